@@ -1,0 +1,7 @@
+//! Integration tests of the storage layer, run on SQLite by default and on PostgreSQL when
+//! `DSMS_TEST_DATABASE_URL` is set.
+
+mod audit;
+mod migrations;
+mod outbox;
+mod support;
