@@ -67,6 +67,9 @@ mod tests {
                 .all(|d| *d >= Duration::from_secs(4) && *d <= Duration::from_secs(8))
         );
         let distinct: std::collections::HashSet<_> = delays.iter().collect();
-        assert!(distinct.len() > 10, "delays must be spread, got {distinct:?}");
+        assert!(
+            distinct.len() > 10,
+            "delays must be spread, got {distinct:?}"
+        );
     }
 }

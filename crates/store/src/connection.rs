@@ -116,8 +116,8 @@ impl r2d2::ManageConnection for ConnectionFactory {
     fn connect(&self) -> Result<DbConnection, Self::Error> {
         match &self.target {
             DbTarget::Postgres(url) => {
-                let mut conn = PgConnection::establish(url)
-                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                let mut conn =
+                    PgConnection::establish(url).map_err(diesel::r2d2::Error::ConnectionError)?;
                 // Timestamps are stored as UTC without an offset; pin the session zone so
                 // any server-side now() or casts agree with what the application writes.
                 conn.batch_execute("SET TIME ZONE 'UTC'")

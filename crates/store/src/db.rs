@@ -227,11 +227,9 @@ fn finish(conn: &mut DbConnection, commit: bool) -> diesel::QueryResult<()> {
         (DbConnection::Sqlite(c), true) => {
             <AnsiTransactionManager as TransactionManager<SqliteConnection>>::commit_transaction(c)
         }
-        (DbConnection::Sqlite(c), false) => {
-            <AnsiTransactionManager as TransactionManager<SqliteConnection>>::rollback_transaction(
-                c,
-            )
-        }
+        (DbConnection::Sqlite(c), false) => <AnsiTransactionManager as TransactionManager<
+            SqliteConnection,
+        >>::rollback_transaction(c),
         (DbConnection::Pg(c), true) => {
             <AnsiTransactionManager as TransactionManager<PgConnection>>::commit_transaction(c)
         }

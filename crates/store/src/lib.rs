@@ -18,13 +18,10 @@ pub use connection::{Backend, DbConnection, DbTarget};
 pub use db::{Db, DbSettings, SqliteSynchronous};
 pub use error::StoreError;
 
-/// Diesel re-exported so context crates use the exact version this crate was built with.
-pub use diesel;
-
 /// The current time as stored: UTC, microsecond precision, without an offset.
 pub fn timestamp(now: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {
     use chrono::{SubsecRound, Timelike};
     let now = now.naive_utc().trunc_subsecs(6);
-    debug_assert!(now.nanosecond() % 1_000 == 0);
+    debug_assert!(now.nanosecond().is_multiple_of(1_000));
     now
 }

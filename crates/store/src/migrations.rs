@@ -13,7 +13,7 @@ pub const SQLITE: EmbeddedMigrations = embed_migrations!("../../migrations/sqlit
 pub const POSTGRES: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
 /// An arbitrary constant naming dsms's migration lock among PostgreSQL advisory locks.
-const MIGRATION_LOCK: i64 = 0x6473_6d73_6d69_67;
+const MIGRATION_LOCK: i64 = 0x0064_736d_736d_6967;
 
 /// Applies every pending migration and returns the versions applied.
 ///

@@ -96,7 +96,8 @@ pub fn enqueue(
         .get_result(conn)?)
 }
 
-/// Leases up to `limit` due rows to `worker` for `lease`, counting the attempt it starts.
+/// Leases up to `limit` due rows of the given `kinds` to `worker` for `lease`, counting the
+/// attempt it starts. Each kind has its own worker, which must never take another kind's rows.
 ///
 /// PostgreSQL skips rows another instance has locked (`FOR UPDATE SKIP LOCKED`), so concurrent
 /// workers take disjoint batches; SQLite runs the single statement under its one write lock.
@@ -104,6 +105,7 @@ pub fn enqueue(
 pub fn lease_due(
     conn: &mut DbConnection,
     now: DateTime<Utc>,
+    kinds: &[&str],
     worker: &str,
     lease: Duration,
     limit: i64,
@@ -113,6 +115,7 @@ pub fn lease_due(
     let due = outbox::table
         .select(outbox::id)
         .filter(outbox::status.eq(OutboxStatus::Pending.as_str()))
+        .filter(outbox::kind.eq_any(kinds))
         .filter(outbox::next_attempt_at.le(now))
         .filter(
             outbox::leased_until

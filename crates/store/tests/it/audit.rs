@@ -1,8 +1,8 @@
 use chrono::Utc;
+use diesel::RunQueryDsl;
 use dsms_core::Actor;
 use dsms_store::StoreError;
 use dsms_store::audit::{self, AuditEvent, Changes};
-use dsms_store::diesel::RunQueryDsl;
 
 use crate::support::migrated_db;
 
@@ -44,13 +44,9 @@ fn audit_rows_are_recorded_with_their_changes_and_cannot_be_altered() {
         "unchanged fields are left out"
     );
 
-    for statement in [
-        "UPDATE audit_log SET action = 'x'",
-        "DELETE FROM audit_log",
-    ] {
-        let result: Result<usize, StoreError> = db.write_blocking(|conn| {
-            Ok(dsms_store::diesel::sql_query(statement).execute(conn)?)
-        });
+    for statement in ["UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log"] {
+        let result: Result<usize, StoreError> =
+            db.write_blocking(|conn| Ok(diesel::sql_query(statement).execute(conn)?));
         assert!(result.is_err(), "{statement} must be refused");
     }
     let rows = db
@@ -84,5 +80,8 @@ fn a_failed_unit_of_work_writes_nothing() {
     let rows = db
         .read_blocking(|conn| audit::for_entity(conn, "thing", "1"))
         .expect("read");
-    assert!(rows.is_empty(), "the audit row was rolled back with the unit of work");
+    assert!(
+        rows.is_empty(),
+        "the audit row was rolled back with the unit of work"
+    );
 }

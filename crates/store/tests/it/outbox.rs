@@ -33,7 +33,14 @@ fn concurrent_leases_never_hand_out_the_same_row_twice() {
                 loop {
                     let batch = db
                         .write_blocking(|conn| {
-                            outbox::lease_due(conn, Utc::now(), &name, Duration::from_secs(60), 7)
+                            outbox::lease_due(
+                                conn,
+                                Utc::now(),
+                                &["email"],
+                                &name,
+                                Duration::from_secs(60),
+                                7,
+                            )
                         })
                         .expect("lease");
                     if batch.is_empty() {
@@ -64,7 +71,7 @@ fn failed_rows_come_back_when_due_and_expired_leases_are_reclaimed() {
 
     let lease = |at, worker: &'static str| {
         db.write_blocking(move |conn| {
-            outbox::lease_due(conn, at, worker, Duration::from_secs(30), 10)
+            outbox::lease_due(conn, at, &["email"], worker, Duration::from_secs(30), 10)
         })
         .expect("lease")
     };
@@ -86,9 +93,14 @@ fn failed_rows_come_back_when_due_and_expired_leases_are_reclaimed() {
     );
 
     let retry_at = later + chrono::Duration::seconds(10);
-    db.write_blocking(|conn| outbox::mark_failed(conn, id, "b", "connection refused", Some(retry_at)))
-        .expect("fail");
-    assert!(lease(later, "b").is_empty(), "not due before its retry time");
+    db.write_blocking(|conn| {
+        outbox::mark_failed(conn, id, "b", "connection refused", Some(retry_at))
+    })
+    .expect("fail");
+    assert!(
+        lease(later, "b").is_empty(),
+        "not due before its retry time"
+    );
     let again = lease(retry_at, "b");
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].last_error.as_deref(), Some("connection refused"));
@@ -97,5 +109,8 @@ fn failed_rows_come_back_when_due_and_expired_leases_are_reclaimed() {
         .expect("dead");
     let row = db.read_blocking(|conn| outbox::get(conn, id)).expect("get");
     assert_eq!(row.status, "dead");
-    assert!(lease(retry_at + chrono::Duration::days(1), "b").is_empty(), "dead rows stay parked");
+    assert!(
+        lease(retry_at + chrono::Duration::days(1), "b").is_empty(),
+        "dead rows stay parked"
+    );
 }

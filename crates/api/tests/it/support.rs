@@ -1,0 +1,54 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::{HttpResponse, test, web};
+use dsms_api::{ApiState, BodyLimit, Json, Metrics};
+use dsms_core::SystemClock;
+use dsms_store::{Db, DbSettings, DbTarget, SqliteSynchronous};
+use dsms_testkit::TestDatabase;
+use serde::{Deserialize, Serialize};
+
+/// The body the test-only echo route accepts.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sample {
+    pub title: String,
+    pub impact: u8,
+}
+
+async fn echo(Json(body): Json<Sample>) -> HttpResponse {
+    HttpResponse::Ok().json(body)
+}
+
+/// The body limit the test app is built with.
+pub const LIMIT: usize = 2048;
+
+/// The production app (middleware, routes, error handling) plus one test-only JSON route.
+pub async fn service(
+    test_db: &TestDatabase,
+) -> impl Service<
+    actix_http::Request,
+    Response = ServiceResponse<impl MessageBody>,
+    Error = actix_web::Error,
+> {
+    let db = Db::connect(&DbSettings {
+        target: DbTarget::from_url(test_db.url()),
+        pool_size: 4,
+        acquire_timeout: Duration::from_secs(5),
+        busy_timeout: Duration::from_secs(5),
+        sqlite_synchronous: SqliteSynchronous::Normal,
+    })
+    .expect("pool");
+    db.migrate().expect("migrate");
+    let state = web::Data::new(ApiState {
+        db,
+        clock: Arc::new(SystemClock),
+    });
+    test::init_service(
+        dsms_api::app(state, web::Data::new(Metrics::new()), BodyLimit(LIMIT))
+            .service(web::resource("/__test/echo").post(echo)),
+    )
+    .await
+}

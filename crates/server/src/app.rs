@@ -1,0 +1,183 @@
+//! The running system: database, delivery worker and HTTP server, started and stopped together.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{HttpServer, web};
+use anyhow::Context;
+use dsms_api::{ApiState, BodyLimit, Metrics};
+use dsms_auth::InitialCredentials;
+use dsms_core::{SharedClock, SystemClock};
+use dsms_notify::{Mailer, OutboxWorker};
+use dsms_store::Db;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+
+/// A built server, bound to its port and ready to run.
+pub struct Application {
+    port: u16,
+    server: Server,
+    handle: ServerHandle,
+    worker: JoinHandle<()>,
+    stop_worker: watch::Sender<bool>,
+    initial_admin: Option<InitialCredentials>,
+    db: Db,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .field("db", &self.db)
+            .finish()
+    }
+}
+
+impl Application {
+    /// Builds the system on the wall clock.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// Builds the system: opens the database pool, applies migrations (unless configured off),
+    /// creates the first administrator on an empty database, starts the delivery worker and
+    /// binds the HTTP listener. Must be called inside a Tokio runtime.
+    pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Result<Self> {
+        let started = std::time::Instant::now();
+        let settings = config.db_settings();
+        let db = Db::connect(&settings).context("cannot open the database")?;
+        tracing::info!(database = %settings.target.redacted(), "database selected");
+
+        let hasher = config.argon2()?;
+        let bootstrap = config.bootstrap_settings()?;
+        let migrate = config.database.migrate_on_start;
+        let (db_for_setup, clock_for_setup) = (db.clone(), clock.clone());
+        let initial_admin = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            if migrate {
+                let applied = db_for_setup
+                    .migrate()
+                    .context("cannot migrate the database")?;
+                if !applied.is_empty() {
+                    tracing::info!(?applied, "migrations applied");
+                }
+            } else if let Err(error) = db_for_setup.check_ready() {
+                // A separate `dsms migrate` step owns the schema; it bootstraps the first
+                // administrator itself once it has migrated.
+                tracing::warn!(%error, "database not ready; serving 503 on /readyz until migrated");
+                return Ok(None);
+            }
+            crate::bootstrap_first_admin(&db_for_setup, &hasher, &*clock_for_setup, &bootstrap)
+        })
+        .await??;
+
+        let mailer = Mailer::new(&config.email_settings()).context("email.from or [smtp]")?;
+        let worker = OutboxWorker::new(db.clone(), mailer, config.worker_settings(), clock.clone());
+        let (stop_worker, worker_stopped) = watch::channel(false);
+        let worker = tokio::spawn(worker.run(worker_stopped));
+
+        let listen = config.listen_addr()?;
+        let listener =
+            TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
+        let port = listener.local_addr()?.port();
+
+        let state = web::Data::new(ApiState {
+            db: db.clone(),
+            clock,
+        });
+        let metrics = web::Data::new(Metrics::new());
+        let limit = BodyLimit(config.http.body_limit_bytes);
+        let mut server =
+            HttpServer::new(move || dsms_api::app(state.clone(), metrics.clone(), limit))
+                .listen(listener)?
+                .shutdown_timeout(config.http.shutdown_timeout_secs)
+                .disable_signals();
+        if config.http.workers > 0 {
+            server = server.workers(config.http.workers);
+        }
+        let server = server.run();
+        let handle = server.handle();
+        tracing::info!(
+            address = %format!("{}:{port}", listen.ip()),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "listening"
+        );
+        Ok(Self {
+            port,
+            server,
+            handle,
+            worker,
+            stop_worker,
+            initial_admin,
+            db,
+        })
+    }
+
+    /// The port the server listens on (useful when configured with port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The credentials of the administrator created on this start, if one was.
+    pub fn initial_admin(&self) -> Option<&InitialCredentials> {
+        self.initial_admin.as_ref()
+    }
+
+    /// The database handle.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// A handle that stops the server gracefully, as SIGTERM does.
+    pub fn stop_handle(&self) -> ServerHandle {
+        self.handle.clone()
+    }
+
+    /// Serves until SIGTERM or SIGINT (or a stop through [`Application::stop_handle`]), then
+    /// shuts down gracefully: stops accepting, lets in-flight requests finish, stops the worker.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let handle = self.handle.clone();
+        let signals = tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutdown requested; finishing in-flight requests");
+            handle.stop(true).await;
+        });
+        let served = self.server.await;
+        signals.abort();
+        let _ = self.stop_worker.send(true);
+        if tokio::time::timeout(Duration::from_secs(30), self.worker)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the delivery worker did not stop in time");
+        }
+        tracing::info!("stopped");
+        served.context("the HTTP server failed")
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => std::future::pending::<()>().await,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,702 @@
+//! Configuration: the documented defaults in `config/default.toml` (compiled in), overridden by
+//! an optional file and then by `DSMS_*` environment variables, checked into typed settings.
+//! A bad value stops start-up with one message naming the key and the variable that sets it.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use dsms_core::{Backoff, Email};
+use dsms_store::{DbSettings, DbTarget, SqliteSynchronous};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize, Serializer};
+use toml::{Table, Value};
+
+/// The defaults, as shipped.
+pub const DEFAULTS: &str = include_str!("../../../config/default.toml");
+
+/// Environment variables with this prefix override settings.
+const ENV_PREFIX: &str = "DSMS_";
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A setting has a bad value.
+    #[error("invalid configuration: `{key}` (environment variable {env}): {message}")]
+    Invalid {
+        /// The dotted key, e.g. `smtp.port`.
+        key: String,
+        /// The environment variable that sets it.
+        env: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A setting that does not exist was given.
+    #[error("invalid configuration: unknown setting {0}")]
+    Unknown(String),
+    /// The configuration file could not be read or parsed.
+    #[error("invalid configuration file {path}: {message}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_owned(),
+        env: env_name(key),
+        message: message.into(),
+    }
+}
+
+/// The environment variable that sets a dotted key: `smtp.port` → `DSMS_SMTP_PORT`.
+pub fn env_name(key: &str) -> String {
+    format!("{ENV_PREFIX}{}", key.replace('.', "_").to_uppercase())
+}
+
+/// A secret setting: never printed, never logged.
+#[derive(Clone, Default)]
+pub struct Secret(SecretString);
+
+impl Secret {
+    /// The secret's value, when set.
+    pub fn value(&self) -> Option<&str> {
+        Some(self.0.expose_secret()).filter(|v| !v.is_empty())
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.value().is_some() {
+            "\"***\""
+        } else {
+            "\"\""
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(|s| Self(SecretString::from(s)))
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(if self.value().is_some() { "***" } else { "" })
+    }
+}
+
+/// Everything dsms can be told.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where local state lives.
+    pub data_dir: PathBuf,
+    /// The HTTP listen address.
+    pub listen: String,
+    /// The database.
+    pub database: DatabaseConfig,
+    /// The HTTP server.
+    pub http: HttpConfig,
+    /// Logging.
+    pub log: LogConfig,
+    /// Outgoing email.
+    pub email: EmailConfig,
+    /// The SMTP server, when email.transport is smtp.
+    pub smtp: SmtpConfig,
+    /// The delivery worker.
+    pub outbox: OutboxConfig,
+    /// Authentication.
+    pub auth: AuthConfig,
+    /// The first administrator.
+    pub bootstrap: BootstrapConfig,
+}
+
+/// `[database]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// Empty for the embedded SQLite file, or a `postgres://` URL.
+    #[serde(serialize_with = "redacted_url")]
+    pub url: Secret,
+    /// Most pool connections.
+    pub pool_size: u32,
+    /// Wait for a free connection, ms.
+    pub acquire_timeout_ms: u64,
+    /// SQLite lock wait, ms.
+    pub busy_timeout_ms: u64,
+    /// SQLite durability.
+    pub sqlite_synchronous: SqliteSync,
+    /// Apply migrations at start-up.
+    pub migrate_on_start: bool,
+}
+
+/// SQLite durability, as configured.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSync {
+    /// Survives process crashes.
+    Normal,
+    /// Survives power failure.
+    Full,
+}
+
+/// `[http]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Worker threads, 0 for one per core.
+    pub workers: usize,
+    /// Largest request body, bytes.
+    pub body_limit_bytes: usize,
+    /// Graceful shutdown wait, s.
+    pub shutdown_timeout_secs: u64,
+    /// The public base URL.
+    pub public_url: String,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// Default level.
+    pub level: String,
+    /// Output format.
+    pub format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Pretty on a terminal, JSON otherwise.
+    Auto,
+    /// Human-readable.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[email]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfig {
+    /// The sender mailbox.
+    pub from: String,
+    /// `file` or `smtp`.
+    pub transport: EmailTransportKind,
+}
+
+/// Where email goes.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailTransportKind {
+    /// .eml files under data_dir/mail.
+    File,
+    /// The [smtp] server.
+    Smtp,
+}
+
+/// `[smtp]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// Server host.
+    pub host: String,
+    /// Server port.
+    pub port: u16,
+    /// Encryption.
+    pub tls: SmtpTlsKind,
+    /// User, empty for none.
+    pub username: String,
+    /// Password.
+    pub password: Secret,
+    /// Per-step timeout, s.
+    pub timeout_secs: u64,
+}
+
+/// SMTP encryption, as configured.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTlsKind {
+    /// Plain text.
+    None,
+    /// STARTTLS required.
+    Starttls,
+    /// Implicit TLS.
+    Tls,
+}
+
+/// `[outbox]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxConfig {
+    /// Idle poll interval, ms.
+    pub poll_interval_ms: u64,
+    /// Rows per lease.
+    pub batch_size: u32,
+    /// Lease length, s.
+    pub lease_secs: u64,
+    /// Attempts before dead.
+    pub max_attempts: u32,
+    /// First retry ceiling, ms.
+    pub backoff_base_ms: u64,
+    /// Longest retry delay, ms.
+    pub backoff_max_ms: u64,
+}
+
+/// `[auth]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// argon2id memory, KiB.
+    pub argon2_memory_kib: u32,
+    /// argon2id passes.
+    pub argon2_iterations: u32,
+    /// argon2id lanes.
+    pub argon2_parallelism: u32,
+}
+
+/// `[bootstrap]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootstrapConfig {
+    /// The operator organisation's name.
+    pub operator_name: String,
+    /// The first administrator's email.
+    pub admin_email: String,
+    /// The first administrator's name.
+    pub admin_name: String,
+}
+
+fn redacted_url<S: Serializer>(url: &Secret, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&url.value().map(redact).unwrap_or_default())
+}
+
+fn redact(url: &str) -> String {
+    DbTarget::from_url(url).redacted()
+}
+
+impl Config {
+    /// The defaults, then `file`, then the `DSMS_*` variables among `env`.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let defaults: Table = DEFAULTS.parse().map_err(|e| ConfigError::File {
+            path: PathBuf::from("config/default.toml"),
+            message: format!("{e}"),
+        })?;
+        let mut merged = defaults.clone();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+                path: path.to_owned(),
+                message: e.to_string(),
+            })?;
+            let overrides: Table = text.parse().map_err(|e| ConfigError::File {
+                path: path.to_owned(),
+                message: format!("{e}"),
+            })?;
+            merge(&mut merged, overrides, "")?;
+        }
+        let env: BTreeMap<String, String> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+            .collect();
+        for (name, value) in env {
+            apply_env(&mut merged, &defaults, &name, value)?;
+        }
+        let config: Self = serde_path_to_error::deserialize(Value::Table(merged)).map_err(|e| {
+            let key = e.path().to_string();
+            let message = e.into_inner().to_string();
+            invalid(&key, message.trim().to_owned())
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.listen
+            .parse::<SocketAddr>()
+            .map_err(|e| invalid("listen", format!("{e} (expected e.g. 127.0.0.1:8080)")))?;
+        if let Some(url) = self.database.url.value()
+            && url.contains("://")
+            && !(url.starts_with("postgres://")
+                || url.starts_with("postgresql://")
+                || url.starts_with("sqlite://"))
+        {
+            return Err(invalid(
+                "database.url",
+                "must be empty, a postgres:// URL, or a sqlite:// path",
+            ));
+        }
+        if self.database.pool_size == 0 {
+            return Err(invalid("database.pool_size", "must be at least 1"));
+        }
+        if self.http.body_limit_bytes < 1024 {
+            return Err(invalid("http.body_limit_bytes", "must be at least 1024"));
+        }
+        if !(self.http.public_url.starts_with("http://")
+            || self.http.public_url.starts_with("https://"))
+        {
+            return Err(invalid(
+                "http.public_url",
+                "must start with http:// or https://",
+            ));
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log.level)
+            .map_err(|e| invalid("log.level", e.to_string()))?;
+        if !self.email.from.contains('@') {
+            return Err(invalid(
+                "email.from",
+                "must be a mailbox such as dsms <no-reply@example.com>",
+            ));
+        }
+        if self.email.transport == EmailTransportKind::Smtp && self.smtp.host.trim().is_empty() {
+            return Err(invalid(
+                "smtp.host",
+                "must be set when email.transport is smtp",
+            ));
+        }
+        if self.outbox.batch_size == 0 {
+            return Err(invalid("outbox.batch_size", "must be at least 1"));
+        }
+        if self.outbox.max_attempts == 0 {
+            return Err(invalid("outbox.max_attempts", "must be at least 1"));
+        }
+        if self.outbox.backoff_base_ms == 0
+            || self.outbox.backoff_base_ms > self.outbox.backoff_max_ms
+        {
+            return Err(invalid(
+                "outbox.backoff_base_ms",
+                "must be above 0 and at most outbox.backoff_max_ms",
+            ));
+        }
+        if self.email.transport == EmailTransportKind::Smtp
+            && self.outbox.lease_secs
+                <= u64::from(self.outbox.batch_size) * self.smtp.timeout_secs
+        {
+            // A lease that can run out while its batch is still being sent lets another
+            // instance take the rows over and send them a second time.
+            return Err(invalid(
+                "outbox.lease_secs",
+                format!(
+                    "must exceed outbox.batch_size × smtp.timeout_secs ({} s)",
+                    u64::from(self.outbox.batch_size) * self.smtp.timeout_secs
+                ),
+            ));
+        }
+        self.argon2()?;
+        Email::parse(&self.bootstrap.admin_email)
+            .map_err(|e| invalid("bootstrap.admin_email", e.message))?;
+        if self.bootstrap.operator_name.trim().is_empty() {
+            return Err(invalid("bootstrap.operator_name", "must not be empty"));
+        }
+        Ok(())
+    }
+
+    /// The effective configuration as TOML, secrets redacted.
+    pub fn show(&self) -> String {
+        toml::to_string(self).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+
+    /// The listen address (validated at load).
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen
+            .parse()
+            .map_err(|e: std::net::AddrParseError| invalid("listen", e.to_string()))
+    }
+
+    /// Where the data lives: the configured URL, or the SQLite file in the data directory.
+    pub fn db_target(&self) -> DbTarget {
+        match self.database.url.value() {
+            Some(url) => DbTarget::from_url(url),
+            None => DbTarget::Sqlite(self.data_dir.join("dsms.sqlite3")),
+        }
+    }
+
+    /// The storage settings.
+    pub fn db_settings(&self) -> DbSettings {
+        DbSettings {
+            target: self.db_target(),
+            pool_size: self.database.pool_size,
+            acquire_timeout: Duration::from_millis(self.database.acquire_timeout_ms),
+            busy_timeout: Duration::from_millis(self.database.busy_timeout_ms),
+            sqlite_synchronous: match self.database.sqlite_synchronous {
+                SqliteSync::Normal => SqliteSynchronous::Normal,
+                SqliteSync::Full => SqliteSynchronous::Full,
+            },
+        }
+    }
+
+    /// The email settings.
+    pub fn email_settings(&self) -> dsms_notify::EmailSettings {
+        use dsms_notify::{EmailSettings, EmailTransport, SmtpSettings, SmtpTls};
+        let transport = match self.email.transport {
+            EmailTransportKind::File => EmailTransport::File {
+                dir: self.data_dir.join("mail"),
+            },
+            EmailTransportKind::Smtp => EmailTransport::Smtp(SmtpSettings {
+                host: self.smtp.host.clone(),
+                port: self.smtp.port,
+                tls: match self.smtp.tls {
+                    SmtpTlsKind::None => SmtpTls::None,
+                    SmtpTlsKind::Starttls => SmtpTls::StartTls,
+                    SmtpTlsKind::Tls => SmtpTls::Tls,
+                },
+                username: Some(self.smtp.username.clone()).filter(|u| !u.is_empty()),
+                password: self.smtp.password.value().map(SecretString::from),
+                timeout: Duration::from_secs(self.smtp.timeout_secs),
+            }),
+        };
+        EmailSettings {
+            from: self.email.from.clone(),
+            transport,
+        }
+    }
+
+    /// The delivery worker's settings.
+    pub fn worker_settings(&self) -> dsms_notify::WorkerSettings {
+        dsms_notify::WorkerSettings {
+            poll_interval: Duration::from_millis(self.outbox.poll_interval_ms),
+            batch_size: i64::from(self.outbox.batch_size),
+            lease: Duration::from_secs(self.outbox.lease_secs),
+            max_attempts: self.outbox.max_attempts,
+            backoff: Backoff {
+                base: Duration::from_millis(self.outbox.backoff_base_ms),
+                max: Duration::from_millis(self.outbox.backoff_max_ms),
+            },
+        }
+    }
+
+    /// The password hasher.
+    pub fn argon2(&self) -> Result<dsms_auth::PasswordHasher, ConfigError> {
+        dsms_auth::PasswordHasher::new(dsms_auth::Argon2Settings {
+            memory_kib: self.auth.argon2_memory_kib,
+            iterations: self.auth.argon2_iterations,
+            parallelism: self.auth.argon2_parallelism,
+        })
+        .map_err(|e| invalid("auth.argon2_memory_kib", e.to_string()))
+    }
+
+    /// Who the first administrator is.
+    pub fn bootstrap_settings(&self) -> Result<dsms_auth::BootstrapSettings, ConfigError> {
+        Ok(dsms_auth::BootstrapSettings {
+            operator_name: self.bootstrap.operator_name.trim().to_owned(),
+            admin_email: Email::parse(&self.bootstrap.admin_email)
+                .map_err(|e| invalid("bootstrap.admin_email", e.message))?,
+            admin_name: self.bootstrap.admin_name.clone(),
+        })
+    }
+}
+
+/// Overlays `overrides` on `base`, refusing keys the defaults do not have.
+fn merge(base: &mut Table, overrides: Table, prefix: &str) -> Result<(), ConfigError> {
+    for (key, value) in overrides {
+        let dotted = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match (base.get_mut(&key), value) {
+            (Some(Value::Table(base_table)), Value::Table(table)) => {
+                merge(base_table, table, &dotted)?;
+            }
+            (Some(Value::Table(_)), _) => {
+                return Err(invalid(&dotted, "must be a table of settings"));
+            }
+            (Some(slot), value) => *slot = value,
+            (None, _) => return Err(ConfigError::Unknown(format!("`{dotted}`"))),
+        }
+    }
+    Ok(())
+}
+
+/// Applies one `DSMS_*` variable. Variables for the test harness (`DSMS_TEST_*`) and the
+/// command line (`DSMS_CONFIG`) are not settings and are skipped.
+fn apply_env(
+    merged: &mut Table,
+    defaults: &Table,
+    name: &str,
+    raw: String,
+) -> Result<(), ConfigError> {
+    let key = name[ENV_PREFIX.len()..].to_lowercase();
+    if key.starts_with("test_") || key == "config" {
+        return Ok(());
+    }
+    let (path, default) =
+        resolve(defaults, &key).ok_or_else(|| ConfigError::Unknown(name.to_owned()))?;
+    let dotted = path.join(".");
+    let value = match default {
+        Value::String(_) => Value::String(raw),
+        Value::Integer(_) => Value::Integer(
+            raw.trim()
+                .parse()
+                .map_err(|_| invalid(&dotted, format!("{raw:?} is not a whole number")))?,
+        ),
+        Value::Boolean(_) => Value::Boolean(match raw.trim().to_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => true,
+            "false" | "0" | "no" | "off" => false,
+            _ => return Err(invalid(&dotted, format!("{raw:?} is not true or false"))),
+        }),
+        Value::Float(_) => Value::Float(
+            raw.trim()
+                .parse()
+                .map_err(|_| invalid(&dotted, format!("{raw:?} is not a number")))?,
+        ),
+        _ => return Err(invalid(&dotted, "cannot be set from the environment")),
+    };
+    let slot = match path.as_slice() {
+        [top] => merged.get_mut(top),
+        [section, key] => merged
+            .get_mut(section)
+            .and_then(Value::as_table_mut)
+            .and_then(|t| t.get_mut(key)),
+        _ => None,
+    };
+    if let Some(slot) = slot {
+        *slot = value;
+    }
+    Ok(())
+}
+
+/// Finds the setting a lower-cased variable name refers to: a top-level key, or
+/// `<section>_<key>` for a section of the defaults.
+fn resolve<'a>(defaults: &'a Table, key: &str) -> Option<(Vec<String>, &'a Value)> {
+    if let Some(value) = defaults.get(key).filter(|v| !v.is_table()) {
+        return Some((vec![key.to_owned()], value));
+    }
+    defaults.iter().find_map(|(section, value)| {
+        let rest = key.strip_prefix(section.as_str())?.strip_prefix('_')?;
+        let value = value.as_table()?.get(rest)?;
+        Some((vec![section.clone(), rest.to_owned()], value))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_load_and_name_sqlite_in_the_data_dir() {
+        let config = Config::load(None, env(&[])).unwrap();
+        assert_eq!(config.listen, "127.0.0.1:8080");
+        assert_eq!(
+            config.db_target(),
+            DbTarget::Sqlite(PathBuf::from("./data/dsms.sqlite3"))
+        );
+    }
+
+    #[test]
+    fn environment_overrides_top_level_and_section_keys() {
+        let config = Config::load(
+            None,
+            env(&[
+                ("DSMS_LISTEN", "0.0.0.0:9000"),
+                ("DSMS_DATA_DIR", "/var/lib/dsms"),
+                ("DSMS_DATABASE_URL", "postgres://dsms:pw@db/dsms"),
+                ("DSMS_OUTBOX_MAX_ATTEMPTS", "3"),
+                ("DSMS_DATABASE_MIGRATE_ON_START", "false"),
+                ("DSMS_TEST_DATABASE_URL", "ignored"),
+                ("PATH", "/bin"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.listen, "0.0.0.0:9000");
+        assert_eq!(config.data_dir, PathBuf::from("/var/lib/dsms"));
+        assert_eq!(
+            config.db_target(),
+            DbTarget::Postgres("postgres://dsms:pw@db/dsms".into())
+        );
+        assert_eq!(config.outbox.max_attempts, 3);
+        assert!(!config.database.migrate_on_start);
+    }
+
+    #[test]
+    fn a_file_overrides_defaults_and_the_environment_overrides_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("production.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:7000\"\n[smtp]\nport = 2525\n").unwrap();
+        let config = Config::load(Some(&path), env(&[("DSMS_SMTP_PORT", "25")])).unwrap();
+        assert_eq!(config.listen, "127.0.0.1:7000");
+        assert_eq!(config.smtp.port, 25);
+    }
+
+    #[test]
+    fn bad_values_name_the_key_and_its_variable() {
+        let err = Config::load(None, env(&[("DSMS_SMTP_PORT", "lots")])).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("smtp.port") && message.contains("DSMS_SMTP_PORT"),
+            "{message}"
+        );
+
+        let err = Config::load(None, env(&[("DSMS_SMTP_PORT", "70000")])).unwrap_err();
+        assert!(err.to_string().contains("smtp.port"), "{err}");
+
+        let err = Config::load(None, env(&[("DSMS_LISTEN", "localhost")])).unwrap_err();
+        assert!(err.to_string().contains("`listen`"), "{err}");
+
+        let err = Config::load(None, env(&[("DSMS_LOG_FORMAT", "xml")])).unwrap_err();
+        assert!(err.to_string().contains("log.format"), "{err}");
+
+        let err = Config::load(None, env(&[("DSMS_EMAIL_TRANSPORT", "smtp")])).unwrap_err();
+        assert!(err.to_string().contains("smtp.host"), "{err}");
+
+        let err = Config::load(
+            None,
+            env(&[
+                ("DSMS_EMAIL_TRANSPORT", "smtp"),
+                ("DSMS_SMTP_HOST", "mail"),
+                ("DSMS_OUTBOX_LEASE_SECS", "60"),
+            ]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("outbox.lease_secs"), "{err}");
+    }
+
+    #[test]
+    fn unknown_settings_are_refused() {
+        let err = Config::load(None, env(&[("DSMS_SMTP_HOSTNAME", "x")])).unwrap_err();
+        assert!(err.to_string().contains("DSMS_SMTP_HOSTNAME"), "{err}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[database]\nurll = \"x\"\n").unwrap();
+        let err = Config::load(Some(&path), env(&[])).unwrap_err();
+        assert!(err.to_string().contains("database.urll"), "{err}");
+    }
+
+    #[test]
+    fn show_redacts_secrets() {
+        let config = Config::load(
+            None,
+            env(&[
+                (
+                    "DSMS_DATABASE_URL",
+                    "postgres://dsms:hunter2hunter2@db/dsms",
+                ),
+                ("DSMS_SMTP_PASSWORD", "smtp-secret"),
+            ]),
+        )
+        .unwrap();
+        let shown = config.show();
+        assert!(!shown.contains("hunter2hunter2"), "{shown}");
+        assert!(!shown.contains("smtp-secret"), "{shown}");
+        assert!(shown.contains("postgres://dsms:***@db/dsms"), "{shown}");
+        assert!(shown.contains("password = \"***\""), "{shown}");
+        assert!(!format!("{config:?}").contains("smtp-secret"));
+    }
+}

@@ -1,0 +1,5 @@
+//! The `dsms` binary.
+
+fn main() -> std::process::ExitCode {
+    dsms::cli::main()
+}

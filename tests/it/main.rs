@@ -1,0 +1,5 @@
+//! End-to-end tests: the real application over real HTTP, on SQLite by default and on
+//! PostgreSQL when `DSMS_TEST_DATABASE_URL` is set.
+
+mod bootstrap;
+mod operations;
