@@ -32,11 +32,14 @@ pub fn test_config(data_dir: &std::path::Path, database_url: &str) -> Config {
     Config::load(None, env.map(|(k, v)| (k.to_owned(), v))).expect("test configuration")
 }
 
+/// A change to the test configuration, applied before the server starts.
+type ConfigAdjustment = Box<dyn FnOnce(&mut Config)>;
+
 /// Builds a [`TestApp`] with adjustments.
 pub struct TestAppBuilder {
     test_db: TestDatabase,
     clock: SharedClock,
-    adjust: Vec<Box<dyn FnOnce(&mut Config)>>,
+    adjust: Vec<ConfigAdjustment>,
 }
 
 impl TestAppBuilder {

@@ -64,11 +64,7 @@ pub(crate) async fn metrics(
 ) -> Result<HttpResponse, ApiError> {
     let (open, idle) = state.db.pool_state();
     metrics.set_pool(open, idle);
-    if let Ok(counts) = state
-        .db
-        .read(|conn| dsms_store::outbox::count_by_status(conn))
-        .await
-    {
+    if let Ok(counts) = state.db.read(dsms_store::outbox::count_by_status).await {
         metrics.set_outbox(&counts);
     }
     Ok(HttpResponse::Ok()

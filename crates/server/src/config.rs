@@ -378,8 +378,7 @@ impl Config {
             ));
         }
         if self.email.transport == EmailTransportKind::Smtp
-            && self.outbox.lease_secs
-                <= u64::from(self.outbox.batch_size) * self.smtp.timeout_secs
+            && self.outbox.lease_secs <= u64::from(self.outbox.batch_size) * self.smtp.timeout_secs
         {
             // A lease that can run out while its batch is still being sent lets another
             // instance take the rows over and send them a second time.

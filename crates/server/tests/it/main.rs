@@ -1,0 +1,6 @@
+//! Tests of the `dsms` binary as an operator runs it: real processes, real signals, on SQLite by
+//! default and PostgreSQL when `DSMS_TEST_DATABASE_URL` is set.
+
+mod cli;
+mod serve;
+mod support;
