@@ -5,12 +5,14 @@
 //! Handlers are thin: they extract, call a context crate with a domain command, and map the
 //! result. Nothing here touches SQL; storage is reached only through the context crates.
 
+pub mod auth;
 mod extract;
 mod health;
 mod metrics;
 pub mod middleware;
 mod openapi;
 mod problem;
+mod routes;
 mod state;
 
 use actix_web::body::MessageBody;
@@ -57,6 +59,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(extract::query_config())
         .app_data(extract::path_config())
         .configure(health::configure)
+        .configure(routes::configure)
         .configure(openapi::configure);
 }
 

@@ -12,11 +12,62 @@ use crate::problem::{Problem, ProblemField};
                        requests, communications-hub orders and returns, reports. Errors are \
                        application/problem+json (RFC 9457) with a stable `type`.",
     ),
-    paths(crate::health::healthz, crate::health::readyz, crate::health::metrics),
+    paths(
+        crate::health::healthz,
+        crate::health::readyz,
+        crate::health::metrics,
+        crate::routes::auth::login,
+        crate::routes::auth::enrol,
+        crate::routes::auth::confirm,
+        crate::routes::auth::verify,
+        crate::routes::auth::logout,
+        crate::routes::auth::me,
+        crate::routes::auth::change_password,
+        crate::routes::auth::request_reset,
+        crate::routes::auth::confirm_reset,
+        crate::routes::auth::accept_invitation,
+        crate::routes::organisations::create,
+        crate::routes::organisations::list,
+        crate::routes::organisations::get,
+        crate::routes::organisations::update,
+        crate::routes::users::invite,
+        crate::routes::users::list,
+        crate::routes::users::get,
+        crate::routes::users::update,
+        crate::routes::users::reset_mfa,
+        crate::routes::users::sign_ins,
+        crate::routes::tokens::issue,
+        crate::routes::tokens::list,
+        crate::routes::tokens::revoke,
+        crate::routes::audit::list,
+    ),
     components(schemas(Problem, ProblemField)),
-    tags((name = "operations", description = "Health, readiness and metrics"))
+    modifiers(&BearerAuth),
+    tags(
+        (name = "operations", description = "Health, readiness and metrics"),
+        (name = "sign-in", description = "Password, then TOTP; access tokens"),
+        (name = "account", description = "The caller's own account"),
+        (name = "organisations", description = "Organisations using the network"),
+        (name = "people", description = "People, invitations, roles, MFA resets"),
+        (name = "api tokens", description = "Organisations' API tokens"),
+        (name = "audit", description = "The audit log"),
+    )
 )]
 struct ApiDoc;
+
+/// Declares the bearer scheme every protected route names.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
 
 /// The OpenAPI 3.1 document describing every route, generated from the code.
 pub fn openapi() -> utoipa::openapi::OpenApi {

@@ -59,6 +59,9 @@ pub enum ApiError {
     /// Authenticated but not allowed (403).
     #[error("{0}")]
     Forbidden(String),
+    /// The person must change their password before anything else (403).
+    #[error("choose a new password first: POST /api/v1/me/password")]
+    PasswordChangeRequired,
     /// No such resource, or not visible to the caller (404).
     #[error("the resource does not exist or is not visible to you")]
     NotFound,
@@ -138,6 +141,9 @@ impl ApiError {
             Self::Malformed(_) => ("malformed-request", "Malformed request"),
             Self::Unauthenticated(_) => ("unauthenticated", "Not authenticated"),
             Self::Forbidden(_) => ("forbidden", "Not allowed"),
+            Self::PasswordChangeRequired => {
+                ("password-change-required", "Password change required")
+            }
             Self::NotFound => ("not-found", "Not found"),
             Self::MethodNotAllowed(_) => ("method-not-allowed", "Method not allowed"),
             Self::Conflict { .. } => ("conflict", "Conflict"),
@@ -157,7 +163,7 @@ impl ResponseError for ApiError {
         match self {
             Self::Malformed(_) => StatusCode::BAD_REQUEST,
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::PasswordChangeRequired => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
@@ -219,8 +225,17 @@ impl From<AuthError> for ApiError {
                 extensions: serde_json::Map::new(),
             },
             AuthError::NotFound => Self::NotFound,
+            AuthError::InvalidCredentials => {
+                Self::Unauthenticated("the email address, password or code is not correct".into())
+            }
+            AuthError::Unauthenticated(detail) => Self::Unauthenticated(detail),
+            AuthError::Throttled { retry_after_secs } => Self::RateLimited(retry_after_secs),
+            AuthError::Forbidden(forbidden) => Self::Forbidden(forbidden.to_string()),
+            AuthError::VersionMismatch(version) => Self::VersionMismatch(format!(
+                "the record has changed since version {version}; fetch it again"
+            )),
             AuthError::Store(e) => e.into(),
-            AuthError::Hashing(e) => Self::Internal(e),
+            AuthError::Crypto(e) | AuthError::Hashing(e) => Self::Internal(e),
         }
     }
 }

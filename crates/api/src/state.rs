@@ -1,3 +1,4 @@
+use dsms_auth::Identity;
 use dsms_core::SharedClock;
 use dsms_store::Db;
 
@@ -8,4 +9,8 @@ pub struct ApiState {
     pub db: Db,
     /// The source of "now".
     pub clock: SharedClock,
+    /// Identity and access.
+    pub identity: Identity,
+    /// Whether to take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
 }

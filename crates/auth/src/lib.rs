@@ -1,20 +1,34 @@
-//! Identity and access for dsms: organisations (the operator and the SEC parties that use the
-//! network), the people who act for them and their roles, password hashing, and the first-run
-//! bootstrap of an administrator.
+//! Identity and access for dsms (the Self Service Management Interface): organisations and the
+//! people who act for them, roles, sign-in with password and TOTP, sessions, API tokens,
+//! brute-force protection, invitations and password resets, and the first-run bootstrap.
 //!
-//! Depends on `dsms-core` and `dsms-store` only; knows nothing of HTTP.
+//! Depends on `dsms-core`, `dsms-store` and `dsms-notify` (to queue emails) only; knows nothing
+//! of HTTP.
 
+mod account;
+mod api_tokens;
 mod bootstrap;
+pub mod credentials;
 mod error;
+mod identity;
 mod model;
 mod organisations;
 mod password;
 mod people;
+mod sessions;
+mod settings;
+mod signin;
 mod store;
+mod throttle;
 
+pub use api_tokens::{ApiToken, NewApiTokenRequest, invalid_filter};
 pub use bootstrap::{BootstrapSettings, InitialCredentials, ensure_first_admin};
 pub use error::AuthError;
+pub use identity::{ACCESS_TOKEN_AUDIENCE, Client, Identity};
 pub use model::{Organisation, OrganisationKind, OrganisationStatus, Person, Role, SecRole};
-pub use organisations::{NewOrganisation, create_organisation, find_operator};
+pub use organisations::{NewOrganisation, OrganisationChanges, create_organisation, find_operator};
 pub use password::{Argon2Settings, PasswordHasher, generate_initial_password};
-pub use people::{NewPerson, create_person};
+pub use people::{Invitation, NewPerson, PersonChanges, create_person};
+pub use sessions::{API_TOKEN_PREFIX, Authenticated, SessionKind, SignedIn};
+pub use settings::{IdentitySettings, ThrottleSettings};
+pub use signin::{Enrolment, LoginChallenge, MfaStep, SecondFactor};

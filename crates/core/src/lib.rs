@@ -1,4 +1,5 @@
-//! Vocabulary shared by every dsms bounded context: who acts ([`Actor`]), what time it is
+//! Vocabulary shared by every dsms bounded context: who acts ([`Actor`], [`Principal`]) and what
+//! they may do ([`Permission`]), what time it is
 //! ([`Clock`]), how input is judged ([`FieldError`], [`Email`]) and how retries are spaced
 //! ([`Backoff`]).
 //!
@@ -8,10 +9,16 @@ mod actor;
 mod backoff;
 mod clock;
 mod email;
+mod page;
+mod principal;
+mod roles;
 mod validation;
 
 pub use actor::Actor;
 pub use backoff::Backoff;
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use email::Email;
+pub use page::{DEFAULT_LIMIT, MAX_LIMIT, Page, PageRequest};
+pub use principal::{Forbidden, Permission, Principal, Scope};
+pub use roles::{OrganisationKind, Role, SecRole};
 pub use validation::{FieldError, ValidationErrors};

@@ -84,9 +84,26 @@ impl Application {
             TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
         let port = listener.local_addr()?.port();
 
+        if config.auth.secret_key.value().is_none()
+            && settings.target.backend() == dsms_store::Backend::Postgres
+        {
+            tracing::warn!(
+                "auth.secret_key is not set: using the key file in the data directory; several \
+                 instances on one database must share one key (DSMS_AUTH_SECRET_KEY)"
+            );
+        }
+        let identity = dsms_auth::Identity::new(
+            db.clone(),
+            clock.clone(),
+            config.argon2()?,
+            &config.master_key()?,
+            config.identity_settings(),
+        )?;
         let state = web::Data::new(ApiState {
             db: db.clone(),
             clock,
+            identity,
+            trust_forwarded_for: config.http.trust_forwarded_for,
         });
         let metrics = web::Data::new(Metrics::new());
         let limit = BodyLimit(config.http.body_limit_bytes);

@@ -158,6 +158,8 @@ pub struct HttpConfig {
     pub shutdown_timeout_secs: u64,
     /// The public base URL.
     pub public_url: String,
+    /// Trust `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
 }
 
 /// `[log]`.
@@ -260,6 +262,36 @@ pub struct AuthConfig {
     pub argon2_iterations: u32,
     /// argon2id lanes.
     pub argon2_parallelism: u32,
+    /// The master key, base64; empty for a key file in the data directory.
+    pub secret_key: Secret,
+    /// Access-token issuer.
+    pub issuer: String,
+    /// Access-token lifetime, s.
+    pub access_token_ttl_secs: u64,
+    /// MFA step allowance, s.
+    pub mfa_challenge_ttl_secs: u64,
+    /// Web idle timeout, min.
+    pub web_session_idle_mins: u64,
+    /// Web absolute timeout, h.
+    pub web_session_max_hours: u64,
+    /// Invitation link lifetime, h.
+    pub invitation_ttl_hours: u64,
+    /// Reset link lifetime, min.
+    pub password_reset_ttl_mins: u64,
+    /// Default API token lifetime, days.
+    pub api_token_default_days: u64,
+    /// Longest API token lifetime, days.
+    pub api_token_max_days: u64,
+    /// Failure-counting window, min.
+    pub throttle_window_mins: u64,
+    /// Failures before attempts slow down.
+    pub throttle_delay_after: u32,
+    /// Failures before an account locks.
+    pub throttle_lock_after: u32,
+    /// Failures before an address locks.
+    pub throttle_address_lock_after: u32,
+    /// Lock length, min.
+    pub lock_mins: u64,
 }
 
 /// `[bootstrap]`.
@@ -391,6 +423,35 @@ impl Config {
             ));
         }
         self.argon2()?;
+        if let Some(key) = self.auth.secret_key.value() {
+            dsms_auth::credentials::MasterKey::from_base64(key.trim())
+                .map_err(|e| invalid("auth.secret_key", e.to_string()))?;
+        }
+        let a = &self.auth;
+        for (key, value) in [
+            ("auth.access_token_ttl_secs", a.access_token_ttl_secs),
+            ("auth.mfa_challenge_ttl_secs", a.mfa_challenge_ttl_secs),
+            ("auth.web_session_idle_mins", a.web_session_idle_mins),
+            ("auth.web_session_max_hours", a.web_session_max_hours),
+            ("auth.invitation_ttl_hours", a.invitation_ttl_hours),
+            ("auth.password_reset_ttl_mins", a.password_reset_ttl_mins),
+            ("auth.api_token_default_days", a.api_token_default_days),
+            ("auth.throttle_window_mins", a.throttle_window_mins),
+            ("auth.lock_mins", a.lock_mins),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be above 0"));
+            }
+        }
+        if a.api_token_default_days > a.api_token_max_days {
+            return Err(invalid(
+                "auth.api_token_default_days",
+                "must not exceed auth.api_token_max_days",
+            ));
+        }
+        if a.throttle_lock_after == 0 || a.throttle_address_lock_after == 0 {
+            return Err(invalid("auth.throttle_lock_after", "must be above 0"));
+        }
         Email::parse(&self.bootstrap.admin_email)
             .map_err(|e| invalid("bootstrap.admin_email", e.message))?;
         if self.bootstrap.operator_name.trim().is_empty() {
@@ -481,6 +542,42 @@ impl Config {
             parallelism: self.auth.argon2_parallelism,
         })
         .map_err(|e| invalid("auth.argon2_memory_kib", e.to_string()))
+    }
+
+    /// The master key: configured, or kept in a file in the data directory.
+    pub fn master_key(&self) -> Result<dsms_auth::credentials::MasterKey, ConfigError> {
+        use dsms_auth::credentials::MasterKey;
+        match self.auth.secret_key.value() {
+            Some(key) => MasterKey::from_base64(key.trim())
+                .map_err(|e| invalid("auth.secret_key", e.to_string())),
+            None => MasterKey::load_or_create(&self.data_dir.join("secret.key"))
+                .map_err(|e| invalid("auth.secret_key", format!("empty, and {e}"))),
+        }
+    }
+
+    /// How identity and access behave.
+    pub fn identity_settings(&self) -> dsms_auth::IdentitySettings {
+        let a = &self.auth;
+        let minutes = |m: u64| Duration::from_secs(m * 60);
+        dsms_auth::IdentitySettings {
+            issuer: a.issuer.clone(),
+            public_url: self.http.public_url.clone(),
+            access_token_ttl: Duration::from_secs(a.access_token_ttl_secs),
+            mfa_challenge_ttl: Duration::from_secs(a.mfa_challenge_ttl_secs),
+            web_session_idle: minutes(a.web_session_idle_mins),
+            web_session_max: minutes(a.web_session_max_hours * 60),
+            invitation_ttl: minutes(a.invitation_ttl_hours * 60),
+            password_reset_ttl: minutes(a.password_reset_ttl_mins),
+            api_token_max_lifetime: minutes(a.api_token_max_days * 24 * 60),
+            api_token_default_lifetime: minutes(a.api_token_default_days * 24 * 60),
+            throttle: dsms_auth::ThrottleSettings {
+                window: minutes(a.throttle_window_mins),
+                account_delay_after: a.throttle_delay_after,
+                account_lock_after: a.throttle_lock_after,
+                address_lock_after: a.throttle_address_lock_after,
+                lock_duration: minutes(a.lock_mins),
+            },
+        }
     }
 
     /// Who the first administrator is.

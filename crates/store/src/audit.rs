@@ -125,6 +125,73 @@ pub fn record(
     Ok(())
 }
 
+/// What to look for in the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Only this kind of record.
+    pub entity_type: Option<String>,
+    /// Only this record (with `entity_type`).
+    pub entity_id: Option<String>,
+    /// Only actions starting with this text, e.g. `sign_in.`.
+    pub action_prefix: Option<String>,
+    /// Only events by this actor id.
+    pub actor_id: Option<String>,
+    /// Only events at or after this instant.
+    pub since: Option<NaiveDateTime>,
+    /// Only events before this instant.
+    pub until: Option<NaiveDateTime>,
+}
+
+/// Events matching `filter` visible to `principal`, newest first, one page of them.
+pub fn list(
+    conn: &mut DbConnection,
+    principal: &dsms_core::Principal,
+    filter: &AuditFilter,
+    page: dsms_core::PageRequest,
+) -> Result<Vec<AuditEntry>, StoreError> {
+    let mut query = crate::scoped!(
+        audit_log::table.into_boxed(),
+        audit_log::organisation_id,
+        principal
+    );
+    if let Some(t) = &filter.entity_type {
+        query = query.filter(audit_log::entity_type.eq(t.clone()));
+    }
+    if let Some(id) = &filter.entity_id {
+        query = query.filter(audit_log::entity_id.eq(id.clone()));
+    }
+    if let Some(prefix) = &filter.action_prefix {
+        query = query.filter(
+            audit_log::action
+                .like(format!("{}%", escape_like(prefix)))
+                .escape('\\'),
+        );
+    }
+    if let Some(actor) = &filter.actor_id {
+        query = query.filter(audit_log::actor_id.eq(actor.clone()));
+    }
+    if let Some(since) = filter.since {
+        query = query.filter(audit_log::occurred_at.ge(since));
+    }
+    if let Some(until) = filter.until {
+        query = query.filter(audit_log::occurred_at.lt(until));
+    }
+    if let Some(after) = page.after {
+        query = query.filter(audit_log::id.lt(after));
+    }
+    Ok(query
+        .order(audit_log::id.desc())
+        .limit(page.fetch_limit())
+        .select(AuditEntry::as_select())
+        .load(conn)?)
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
 /// Every event about one record, oldest first.
 pub fn for_entity(
     conn: &mut DbConnection,

@@ -25,3 +25,19 @@ pub fn timestamp(now: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {
     debug_assert!(now.nanosecond().is_multiple_of(1_000));
     now
 }
+
+/// Restricts a boxed query to the rows the caller may see: operator staff see every
+/// organisation, everyone else only their own. Every query of organisation-owned rows applies
+/// its tenant filter through this one macro, so the rule is written once.
+///
+/// `scoped!(table.into_boxed(), table::organisation_id, principal)`
+#[macro_export]
+macro_rules! scoped {
+    ($query:expr, $column:expr, $principal:expr) => {{
+        let query = $query;
+        match $principal.visible_organisation() {
+            Some(organisation) => query.filter($column.eq(organisation)),
+            None => query,
+        }
+    }};
+}

@@ -60,6 +60,11 @@ diesel::table! {
         name -> Text,
         password_hash -> Text,
         must_change_password -> Bool,
+        password_changed_at -> Nullable<Timestamp>,
+        totp_secret -> Nullable<Text>,
+        totp_confirmed_at -> Nullable<Timestamp>,
+        totp_last_step -> Nullable<BigInt>,
+        last_sign_in_at -> Nullable<Timestamp>,
         status -> Text,
         version -> BigInt,
         created_at -> Timestamp,
@@ -74,9 +79,90 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    recovery_codes (id) {
+        id -> BigInt,
+        person_id -> BigInt,
+        code_digest -> Text,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    mfa_challenges (id) {
+        id -> BigInt,
+        token_digest -> Text,
+        person_id -> BigInt,
+        purpose -> Text,
+        pending_secret -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        person_id -> BigInt,
+        kind -> Text,
+        token_digest -> Nullable<Text>,
+        csrf_token -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> BigInt,
+        organisation_id -> BigInt,
+        name -> Text,
+        token_digest -> Text,
+        token_prefix -> Text,
+        scopes -> Text,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    account_tokens (id) {
+        id -> BigInt,
+        person_id -> BigInt,
+        purpose -> Text,
+        token_digest -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sign_in_throttles (key) {
+        key -> Text,
+        failures -> Integer,
+        window_started_at -> Timestamp,
+        last_failure_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(organisation_sec_roles -> organisations (organisation_id));
 diesel::joinable!(people -> organisations (organisation_id));
 diesel::joinable!(person_roles -> people (person_id));
+diesel::joinable!(recovery_codes -> people (person_id));
+diesel::joinable!(mfa_challenges -> people (person_id));
+diesel::joinable!(sessions -> people (person_id));
+diesel::joinable!(api_tokens -> organisations (organisation_id));
+diesel::joinable!(account_tokens -> people (person_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
@@ -85,4 +171,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     organisation_sec_roles,
     people,
     person_roles,
+    recovery_codes,
+    mfa_challenges,
+    sessions,
+    api_tokens,
+    account_tokens,
+    sign_in_throttles,
 );

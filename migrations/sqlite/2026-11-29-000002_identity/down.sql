@@ -1,3 +1,9 @@
+DROP TABLE sign_in_throttles;
+DROP TABLE account_tokens;
+DROP TABLE api_tokens;
+DROP TABLE sessions;
+DROP TABLE mfa_challenges;
+DROP TABLE recovery_codes;
 DROP TABLE person_roles;
 DROP TABLE people;
 DROP TABLE organisation_sec_roles;

@@ -42,9 +42,38 @@ pub async fn service(
     })
     .expect("pool");
     db.migrate().expect("migrate");
+    let clock: dsms_core::SharedClock = Arc::new(SystemClock);
+    let minutes = |m: u64| Duration::from_secs(m * 60);
+    let identity = dsms_auth::Identity::new(
+        db.clone(),
+        clock.clone(),
+        dsms_auth::PasswordHasher::new(dsms_auth::Argon2Settings {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .expect("hasher"),
+        &dsms_auth::credentials::MasterKey::generate(),
+        dsms_auth::IdentitySettings {
+            issuer: "dsms-test".into(),
+            public_url: "http://127.0.0.1".into(),
+            access_token_ttl: minutes(15),
+            mfa_challenge_ttl: minutes(5),
+            web_session_idle: minutes(30),
+            web_session_max: minutes(600),
+            invitation_ttl: minutes(60),
+            password_reset_ttl: minutes(60),
+            api_token_max_lifetime: minutes(60 * 24 * 365),
+            api_token_default_lifetime: minutes(60 * 24 * 90),
+            throttle: dsms_auth::ThrottleSettings::default(),
+        },
+    )
+    .expect("identity");
     let state = web::Data::new(ApiState {
         db,
-        clock: Arc::new(SystemClock),
+        clock,
+        identity,
+        trust_forwarded_for: false,
     });
     test::init_service(
         dsms_api::app(state, web::Data::new(Metrics::new()), BodyLimit(LIMIT))

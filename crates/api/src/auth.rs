@@ -1,0 +1,147 @@
+//! Who is calling: the `Authorization: Bearer` credential checked once per request, and the
+//! client facts (address, user agent, request id) recorded with sign-ins and audit rows.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use dsms_auth::{Authenticated, Client};
+use dsms_core::Principal;
+
+use crate::extract::RequestId;
+use crate::problem::ApiError;
+use crate::state::ApiState;
+
+/// Runs blocking work (database, password hashing) off the async threads.
+pub async fn blocking<T, F>(work: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    web::block(work)
+        .await
+        .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?
+}
+
+fn state(req: &HttpRequest) -> Result<web::Data<ApiState>, ApiError> {
+    req.app_data::<web::Data<ApiState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::Internal("API state missing".into()))
+}
+
+/// The facts about the calling client.
+pub fn client_of(req: &HttpRequest) -> Client {
+    let trust_forwarded = state(req).is_ok_and(|s| s.trust_forwarded_for);
+    let forwarded = trust_forwarded
+        .then(|| {
+            req.headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .map(|v| v.trim().to_owned())
+                .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
+        })
+        .flatten();
+    Client {
+        ip: forwarded.or_else(|| req.peer_addr().map(|a| a.ip().to_string())),
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(300).collect()),
+        request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
+    }
+}
+
+/// The caller's client facts, as an extractor.
+#[derive(Debug, Clone)]
+pub struct ClientInfo(pub Client);
+
+impl FromRequest for ClientInfo {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(Self(client_of(req))))
+    }
+}
+
+async fn authenticate(req: HttpRequest) -> Result<(Authenticated, Client), ApiError> {
+    let state = state(&req)?;
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::Unauthenticated(
+                "send Authorization: Bearer with an access token or API token".into(),
+            )
+        })?;
+    let identity = state.identity.clone();
+    let authenticated =
+        blocking(move || identity.authenticate_bearer(&token).map_err(ApiError::from)).await?;
+    Ok((authenticated, client_of(&req)))
+}
+
+/// An authenticated caller who is free to act: a person who has not been told to change
+/// their password first, or an API token.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Who, for which organisation, allowed to do what.
+    pub principal: Principal,
+    /// Where the request came from.
+    pub client: Client,
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let (authenticated, client) = authenticate(req).await?;
+            if authenticated.must_change_password {
+                return Err(ApiError::PasswordChangeRequired);
+            }
+            Ok(Self {
+                principal: authenticated.principal,
+                client,
+            })
+        })
+    }
+}
+
+/// Any authenticated caller, including a person who must change their password: for the few
+/// routes they may still use (who am I, change password, sign out).
+#[derive(Debug, Clone)]
+pub struct AnyCaller {
+    /// The authentication, with its session.
+    pub authenticated: Authenticated,
+    /// Where the request came from.
+    pub client: Client,
+}
+
+impl FromRequest for AnyCaller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let (authenticated, client) = authenticate(req).await?;
+            Ok(Self {
+                authenticated,
+                client,
+            })
+        })
+    }
+}

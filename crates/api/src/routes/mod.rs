@@ -1,0 +1,22 @@
+//! The `/api/v1` routes, grouped by resource. Handlers are thin: extract, call the context with
+//! the caller's principal, map the result.
+
+pub(crate) mod audit;
+pub(crate) mod auth;
+pub(crate) mod dto;
+pub(crate) mod organisations;
+pub(crate) mod tokens;
+pub(crate) mod users;
+
+use actix_web::web;
+
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1")
+            .configure(auth::configure)
+            .configure(organisations::configure)
+            .configure(users::configure)
+            .configure(tokens::configure)
+            .configure(audit::configure),
+    );
+}
