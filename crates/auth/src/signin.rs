@@ -204,9 +204,7 @@ impl Identity {
         let now = self.stamp();
         let digest = tokens::digest(mfa_token);
         let (challenge, creds) = self.db().write_blocking(|conn| {
-            let challenge = store::challenge(conn, &digest)?
-                .filter(|c| c.purpose == "enrol" && c.used_at.is_none() && c.expires_at > now)
-                .ok_or_else(expired)?;
+            let challenge = live_challenge(conn, &digest, "enrol", now)?;
             let creds = store::credentials_by_id(conn, challenge.person_id)?;
             Ok::<_, AuthError>((challenge, creds))
         })?;
@@ -238,9 +236,7 @@ impl Identity {
         let digest = tokens::digest(mfa_token);
         let unix = self.now().timestamp().max(0) as u64;
         settle(self.db().write_blocking(|conn| {
-            let challenge = store::challenge(conn, &digest)?
-                .filter(|c| c.purpose == "enrol" && c.used_at.is_none() && c.expires_at > now)
-                .ok_or_else(expired)?;
+            let challenge = live_challenge(conn, &digest, "enrol", now)?;
             let Some(pending) = challenge.pending_secret.as_deref() else {
                 return Ok(Outcome::Refused(AuthError::Unauthenticated(
                     "start enrolment first: no authenticator secret has been issued".into(),
@@ -292,9 +288,7 @@ impl Identity {
         let digest = tokens::digest(mfa_token);
         let unix = self.now().timestamp().max(0) as u64;
         settle(self.db().write_blocking(|conn| {
-            let challenge = store::challenge(conn, &digest)?
-                .filter(|c| c.purpose == "verify" && c.used_at.is_none() && c.expires_at > now)
-                .ok_or_else(expired)?;
+            let challenge = live_challenge(conn, &digest, "verify", now)?;
             let creds = store::credentials_by_id(conn, challenge.person_id)?;
             if let Some(refusal) = self.gate(conn, &creds, client)? {
                 return Ok(Outcome::Refused(refusal));
@@ -447,6 +441,18 @@ impl Identity {
             },
         )
     }
+}
+
+/// The unused, unexpired challenge with this token digest and purpose.
+fn live_challenge(
+    conn: &mut DbConnection,
+    digest: &str,
+    purpose: &str,
+    now: chrono::NaiveDateTime,
+) -> Result<store::Challenge, AuthError> {
+    store::challenge(conn, digest)?
+        .filter(|c| c.purpose == purpose && c.used_at.is_none() && c.expires_at > now)
+        .ok_or_else(expired)
 }
 
 /// The associated data binding a sealed secret to its row, so a secret copied elsewhere fails.

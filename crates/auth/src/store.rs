@@ -75,14 +75,7 @@ pub(crate) fn insert_organisation(
         .values(row)
         .returning(organisations::id)
         .get_result(conn)?;
-    for role in sec_roles {
-        diesel::insert_into(organisation_sec_roles::table)
-            .values((
-                organisation_sec_roles::organisation_id.eq(id),
-                organisation_sec_roles::sec_role.eq(role.as_str()),
-            ))
-            .execute(conn)?;
-    }
+    replace_sec_roles(conn, id, sec_roles)?;
     Ok(id)
 }
 
@@ -139,14 +132,7 @@ pub(crate) fn insert_person(
         .values(row)
         .returning(people::id)
         .get_result(conn)?;
-    for role in roles {
-        diesel::insert_into(person_roles::table)
-            .values((
-                person_roles::person_id.eq(id),
-                person_roles::role.eq(role.as_str()),
-            ))
-            .execute(conn)?;
-    }
+    replace_roles(conn, id, roles)?;
     Ok(id)
 }
 

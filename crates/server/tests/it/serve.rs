@@ -71,3 +71,46 @@ async fn logs_are_json_lines_carrying_the_request_id() {
     assert_eq!(parsed["span"]["request_id"], "trace-me-123", "{line}");
     assert_eq!(parsed["status"], 200, "{line}");
 }
+
+#[tokio::test]
+async fn sigterm_lets_an_in_flight_request_finish_before_exiting() {
+    use std::io::{Read, Write};
+
+    let env = Env::new();
+    let mut server = env.serve();
+    server.wait_ready().await;
+
+    // A sign-in whose body is still arriving when the signal comes: the server must read the
+    // rest, answer, and only then exit.
+    let body = br#"{"email": "nobody@example.com", "password": "not the password"}"#;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
+    write!(
+        stream,
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .expect("headers");
+    stream.write_all(&body[..10]).expect("first part");
+    stream.flush().expect("flush");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    server.terminate();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        server.child.try_wait().expect("wait").is_none(),
+        "the server waits for the request in flight"
+    );
+    let refused = std::net::TcpStream::connect(("127.0.0.1", server.port));
+    assert!(refused.is_err(), "no new connections once stopping");
+
+    stream.write_all(&body[10..]).expect("rest of the body");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    assert!(
+        response.starts_with("HTTP/1.1 401"),
+        "the request in flight was answered: {response}"
+    );
+    assert!(response.contains("application/problem+json"), "{response}");
+    assert!(server.wait_exit(Duration::from_secs(20)).success());
+}
