@@ -112,6 +112,21 @@ pub(crate) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError
     Ok(value)
 }
 
+/// Converts an already parsed JSON body into `T`, naming the offending field on failure.
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let message = error.into_inner().to_string();
+        let field = match quoted_after(&message, "missing field `") {
+            Some(name) if path == "." => name,
+            Some(name) => format!("{path}.{name}"),
+            None if path == "." => "body".to_owned(),
+            None => path,
+        };
+        ApiError::invalid(&field, message)
+    })
+}
+
 /// serde reports missing and unknown fields against their parent object; name the field itself.
 fn quoted_after(message: &str, prefix: &str) -> Option<String> {
     let rest = message.strip_prefix(prefix)?;

@@ -20,7 +20,7 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{App, web};
 
-pub use extract::{BodyLimit, Json, RequestId};
+pub use extract::{BodyLimit, Json, RequestId, from_value};
 pub use metrics::Metrics;
 pub use openapi::openapi;
 pub use problem::{ApiError, Problem, problem_type};

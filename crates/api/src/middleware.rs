@@ -117,10 +117,10 @@ pub fn problem_errors<B: MessageBody + 'static>() -> ErrorHandlers<B> {
 }
 
 fn as_problem<B: MessageBody + 'static>(res: ServiceResponse<B>) -> ErrorHandlerResponse<B> {
-    let already = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    // Problems are left as they are, and so are the web UI's own HTML error pages.
+    let already = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()) || v.as_bytes().starts_with(b"text/html")
+    });
     if already {
         return ErrorHandlerResponse::Response(res.map_into_left_body());
     }

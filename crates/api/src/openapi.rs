@@ -40,6 +40,14 @@ use crate::problem::{Problem, ProblemField};
         crate::routes::tokens::list,
         crate::routes::tokens::revoke,
         crate::routes::audit::list,
+        crate::routes::incidents::raise,
+        crate::routes::incidents::list,
+        crate::routes::incidents::lifecycle,
+        crate::routes::incidents::get,
+        crate::routes::incidents::update,
+        crate::routes::incidents::comment,
+        crate::routes::incidents::comments,
+        crate::routes::incidents::history,
     ),
     components(schemas(Problem, ProblemField)),
     modifiers(&BearerAuth),
@@ -51,6 +59,7 @@ use crate::problem::{Problem, ProblemField};
         (name = "people", description = "People, invitations, roles, MFA resets"),
         (name = "api tokens", description = "Organisations' API tokens"),
         (name = "audit", description = "The audit log"),
+        (name = "incidents", description = "Incidents: raise, follow, work, resolve"),
     )
 )]
 struct ApiDoc;

@@ -46,8 +46,9 @@ impl Identity {
                 .into(),
             );
         }
-        let new = NewPassword::parse(new, Some(&creds.email))
-            .map_err(dsms_core::ValidationErrors::from)?;
+        let new = NewPassword::parse(new, Some(&creds.email)).map_err(|e| {
+            dsms_core::ValidationErrors::from(dsms_core::FieldError::new("new_password", e.message))
+        })?;
         if new.expose() == current {
             return Err(
                 dsms_core::ValidationErrors::from(dsms_core::FieldError::new(
@@ -122,7 +123,14 @@ impl Identity {
 
     /// Sets a new password through an emailed reset link; every session of the person ends.
     pub fn reset_password(&self, token: &str, new: &str, client: &Client) -> Result<(), AuthError> {
-        self.redeem_link(token, PASSWORD_RESET, new, client, "password.reset")
+        self.redeem_link(
+            token,
+            PASSWORD_RESET,
+            "new_password",
+            new,
+            client,
+            "password.reset",
+        )
     }
 
     /// Sets the first password of an invited person through their invitation link. They then
@@ -133,13 +141,21 @@ impl Identity {
         password: &str,
         client: &Client,
     ) -> Result<(), AuthError> {
-        self.redeem_link(token, INVITATION, password, client, "invitation.accepted")
+        self.redeem_link(
+            token,
+            INVITATION,
+            "password",
+            password,
+            client,
+            "invitation.accepted",
+        )
     }
 
     fn redeem_link(
         &self,
         token: &str,
         purpose: &str,
+        field: &str,
         password: &str,
         client: &Client,
         action: &str,
@@ -156,8 +172,9 @@ impl Identity {
         if creds.person_status != "active" {
             return Err(link_invalid());
         }
-        let password = NewPassword::parse(password, Some(&creds.email))
-            .map_err(dsms_core::ValidationErrors::from)?;
+        let password = NewPassword::parse(password, Some(&creds.email)).map_err(|e| {
+            dsms_core::ValidationErrors::from(dsms_core::FieldError::new(field, e.message))
+        })?;
         let hash = self.inner.hasher.hash(password.expose())?;
         self.db().write_blocking(|conn| {
             if !store::use_account_token(conn, link.id, now)? {

@@ -191,7 +191,8 @@ impl Identity {
                 creds.organisation_id,
                 organisation_kind(&creds.organisation_kind),
                 roles,
-            ),
+            )
+            .named(creds.name),
             session_id: None,
             must_change_password: creds.must_change_password,
             csrf_token: None,
@@ -223,7 +224,7 @@ impl Identity {
         }
         let scopes: Vec<Scope> = row.scopes.split(' ').filter_map(Scope::parse).collect();
         Ok(Authenticated {
-            principal: Principal::api_token(row.id, row.organisation_id, &scopes),
+            principal: Principal::api_token(row.id, row.organisation_id, &scopes).named(row.name),
             session_id: None,
             must_change_password: false,
             csrf_token: None,

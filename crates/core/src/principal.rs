@@ -186,6 +186,8 @@ pub struct Principal {
     pub roles: Vec<Role>,
     /// Everything the caller may do.
     pub permissions: BTreeSet<Permission>,
+    /// The person's name or the API token's name, as shown on what they create.
+    pub display_name: String,
 }
 
 /// A caller lacks a permission.
@@ -214,7 +216,14 @@ impl Principal {
             organisation_kind,
             roles,
             permissions,
+            display_name: String::new(),
         }
+    }
+
+    /// The same principal with the name shown on what it creates.
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.display_name = name.into();
+        self
     }
 
     /// An organisation's system acting through an API token with `scopes`.
@@ -231,6 +240,7 @@ impl Principal {
                 .iter()
                 .flat_map(|s| s.permissions().iter().copied())
                 .collect(),
+            display_name: String::new(),
         }
     }
 

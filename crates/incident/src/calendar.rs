@@ -113,7 +113,10 @@ impl BusinessCalendar {
         if !self.is_working_day(date) {
             return None;
         }
-        Some((self.instant(date, self.opens), self.instant(date, self.closes)))
+        Some((
+            self.instant(date, self.opens),
+            self.instant(date, self.closes),
+        ))
     }
 
     /// `date` at local `time`, in UTC. Times that do not exist (the spring-forward gap) move to
@@ -226,7 +229,11 @@ fn first_weekday(year: i32, month: u32, weekday: Weekday) -> Option<NaiveDate> {
 }
 
 fn last_weekday(year: i32, month: u32, weekday: Weekday) -> Option<NaiveDate> {
-    let (next_year, next_month) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+    let (next_year, next_month) = if month == 12 {
+        (year + 1, 1)
+    } else {
+        (year, month + 1)
+    };
     let mut date = NaiveDate::from_ymd_opt(next_year, next_month, 1)?.pred_opt()?;
     while date.weekday() != weekday {
         date = date.pred_opt()?;
@@ -258,9 +265,18 @@ pub fn bank_holidays(year: i32) -> Vec<BankHoliday> {
         "New Year's Day",
     );
     let easter = easter_sunday(year);
-    push(easter.and_then(|e| e.checked_sub_days(chrono::Days::new(2))), "Good Friday");
-    push(easter.and_then(|e| e.checked_add_days(chrono::Days::new(1))), "Easter Monday");
-    push(first_weekday(year, 5, Weekday::Mon), "Early May bank holiday");
+    push(
+        easter.and_then(|e| e.checked_sub_days(chrono::Days::new(2))),
+        "Good Friday",
+    );
+    push(
+        easter.and_then(|e| e.checked_add_days(chrono::Days::new(1))),
+        "Easter Monday",
+    );
+    push(
+        first_weekday(year, 5, Weekday::Mon),
+        "Early May bank holiday",
+    );
     push(last_weekday(year, 5, Weekday::Mon), "Spring bank holiday");
     push(last_weekday(year, 8, Weekday::Mon), "Summer bank holiday");
     // Christmas and Boxing Day substitute in turn: if Christmas falls on a weekend it moves to
@@ -289,7 +305,9 @@ mod tests {
     }
 
     fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     fn dates(year: i32) -> Vec<NaiveDate> {
@@ -347,7 +365,13 @@ mod tests {
             chrono_tz::Europe::London,
             NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
             NaiveTime::from_hms_opt(18, 0, 0).unwrap(),
-            [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri],
+            [
+                Weekday::Mon,
+                Weekday::Tue,
+                Weekday::Wed,
+                Weekday::Thu,
+                Weekday::Fri,
+            ],
             [date(2020, 5, 8)],
             [date(2020, 5, 4)],
         )
@@ -400,7 +424,17 @@ mod tests {
     #[test]
     fn bad_calendars_are_refused() {
         let t = |h| NaiveTime::from_hms_opt(h, 0, 0).unwrap();
-        assert!(BusinessCalendar::new(chrono_tz::Europe::London, t(18), t(8), [Weekday::Mon], [], []).is_err());
+        assert!(
+            BusinessCalendar::new(
+                chrono_tz::Europe::London,
+                t(18),
+                t(8),
+                [Weekday::Mon],
+                [],
+                []
+            )
+            .is_err()
+        );
         assert!(BusinessCalendar::new(chrono_tz::Europe::London, t(8), t(18), [], [], []).is_err());
     }
 }

@@ -5,10 +5,17 @@
 
 pub mod calendar;
 pub mod lifecycle;
+mod model;
+mod policy;
 pub mod priority;
+mod service;
 pub mod sla;
+mod store;
 
 pub use calendar::{BankHoliday, BusinessCalendar, CalendarError};
-pub use lifecycle::{Mover, Status, Transition, TRANSITIONS};
+pub use lifecycle::{Mover, Status, TRANSITIONS, Transition};
+pub use model::{Comment, Incident, IncidentChanges, IncidentError, NewIncident, Raiser, Sla};
+pub use policy::{Category, IncidentPolicy, Targets};
 pub use priority::{Impact, Priority, PriorityMatrix, Urgency};
+pub use service::{IdempotentCreate, IncidentFilter, Incidents, Raised, RenderCreated};
 pub use sla::{ClockHours, ClockReading, ClockState, SlaClock};

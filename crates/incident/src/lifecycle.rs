@@ -53,24 +53,96 @@ use Status::{Assigned, AwaitingUser, Cancelled, Closed, InProgress, New, Resolve
 /// limited to the reopen window; closed and cancelled are final (a repeat fault is a new
 /// incident linked to the old one).
 pub const TRANSITIONS: &[Transition] = &[
-    Transition { from: New, to: Assigned, by: &[Desk] },
-    Transition { from: New, to: InProgress, by: &[Desk] },
-    Transition { from: New, to: AwaitingUser, by: &[Desk] },
-    Transition { from: New, to: Resolved, by: &[Desk] },
-    Transition { from: New, to: Cancelled, by: &[Desk, Raiser] },
-    Transition { from: Assigned, to: InProgress, by: &[Desk] },
-    Transition { from: Assigned, to: AwaitingUser, by: &[Desk] },
-    Transition { from: Assigned, to: Resolved, by: &[Desk] },
-    Transition { from: Assigned, to: Cancelled, by: &[Desk, Raiser] },
-    Transition { from: InProgress, to: Assigned, by: &[Desk] },
-    Transition { from: InProgress, to: AwaitingUser, by: &[Desk] },
-    Transition { from: InProgress, to: Resolved, by: &[Desk] },
-    Transition { from: InProgress, to: Cancelled, by: &[Desk] },
-    Transition { from: AwaitingUser, to: InProgress, by: &[Desk, Raiser] },
-    Transition { from: AwaitingUser, to: Resolved, by: &[Desk] },
-    Transition { from: AwaitingUser, to: Cancelled, by: &[Desk, Raiser] },
-    Transition { from: Resolved, to: InProgress, by: &[Desk, Raiser] },
-    Transition { from: Resolved, to: Closed, by: &[Raiser, System] },
+    Transition {
+        from: New,
+        to: Assigned,
+        by: &[Desk],
+    },
+    Transition {
+        from: New,
+        to: InProgress,
+        by: &[Desk],
+    },
+    Transition {
+        from: New,
+        to: AwaitingUser,
+        by: &[Desk],
+    },
+    Transition {
+        from: New,
+        to: Resolved,
+        by: &[Desk],
+    },
+    Transition {
+        from: New,
+        to: Cancelled,
+        by: &[Desk, Raiser],
+    },
+    Transition {
+        from: Assigned,
+        to: InProgress,
+        by: &[Desk],
+    },
+    Transition {
+        from: Assigned,
+        to: AwaitingUser,
+        by: &[Desk],
+    },
+    Transition {
+        from: Assigned,
+        to: Resolved,
+        by: &[Desk],
+    },
+    Transition {
+        from: Assigned,
+        to: Cancelled,
+        by: &[Desk, Raiser],
+    },
+    Transition {
+        from: InProgress,
+        to: Assigned,
+        by: &[Desk],
+    },
+    Transition {
+        from: InProgress,
+        to: AwaitingUser,
+        by: &[Desk],
+    },
+    Transition {
+        from: InProgress,
+        to: Resolved,
+        by: &[Desk],
+    },
+    Transition {
+        from: InProgress,
+        to: Cancelled,
+        by: &[Desk],
+    },
+    Transition {
+        from: AwaitingUser,
+        to: InProgress,
+        by: &[Desk, Raiser],
+    },
+    Transition {
+        from: AwaitingUser,
+        to: Resolved,
+        by: &[Desk],
+    },
+    Transition {
+        from: AwaitingUser,
+        to: Cancelled,
+        by: &[Desk, Raiser],
+    },
+    Transition {
+        from: Resolved,
+        to: InProgress,
+        by: &[Desk, Raiser],
+    },
+    Transition {
+        from: Resolved,
+        to: Closed,
+        by: &[Raiser, System],
+    },
 ];
 
 /// The statuses `mover` may move an incident to from `from`.
@@ -137,7 +209,12 @@ mod tests {
     fn every_transition_is_unique() {
         for (i, a) in TRANSITIONS.iter().enumerate() {
             for b in &TRANSITIONS[i + 1..] {
-                assert!(!(a.from == b.from && a.to == b.to), "{:?} -> {:?} twice", a.from, a.to);
+                assert!(
+                    !(a.from == b.from && a.to == b.to),
+                    "{:?} -> {:?} twice",
+                    a.from,
+                    a.to
+                );
             }
         }
     }

@@ -28,7 +28,10 @@ macro_rules! bounded {
                 if (1..=$max).contains(&value) {
                     Ok(Self(value as u8))
                 } else {
-                    Err(FieldError::new($field, concat!("must be a whole number from 1 to ", $max)))
+                    Err(FieldError::new(
+                        $field,
+                        concat!("must be a whole number from 1 to ", $max),
+                    ))
                 }
             }
 
@@ -57,6 +60,21 @@ macro_rules! bounded {
 bounded!(Impact, "impact", 4);
 bounded!(Urgency, "urgency", 4);
 bounded!(Priority, "priority", 5);
+
+impl Impact {
+    /// The least impact (4).
+    pub const LOWEST: Self = Self(4);
+}
+
+impl Urgency {
+    /// The least urgency (4).
+    pub const LOWEST: Self = Self(4);
+}
+
+impl Priority {
+    /// The least severe priority (5).
+    pub const LOWEST: Self = Self(5);
+}
 
 /// The table from impact and urgency to priority: `rows[impact - 1][urgency - 1]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,9 +107,8 @@ impl PriorityMatrix {
         let mut matrix = Self::default();
         for (i, row) in rows.iter().enumerate() {
             for (u, value) in row.iter().enumerate() {
-                matrix.rows[i][u] = Priority::parse(*value).map_err(|e| {
-                    format!("impact {} urgency {}: {}", i + 1, u + 1, e.message)
-                })?;
+                matrix.rows[i][u] = Priority::parse(*value)
+                    .map_err(|e| format!("impact {} urgency {}: {}", i + 1, u + 1, e.message))?;
             }
         }
         Ok(matrix)
@@ -110,7 +127,10 @@ mod tests {
     #[test]
     fn the_default_matrix_gives_priority_one_only_to_extensive_critical_incidents() {
         let m = PriorityMatrix::default();
-        let p = |i, u| m.priority(Impact::parse(i).unwrap(), Urgency::parse(u).unwrap()).get();
+        let p = |i, u| {
+            m.priority(Impact::parse(i).unwrap(), Urgency::parse(u).unwrap())
+                .get()
+        };
         assert_eq!(p(1, 1), 1);
         assert_eq!(p(1, 2), 2);
         assert_eq!(p(2, 1), 2);
@@ -126,9 +146,17 @@ mod tests {
     fn configured_matrices_are_checked() {
         let rows = vec![vec![1, 1, 1, 1]; 4];
         let m = PriorityMatrix::from_rows(&rows).unwrap();
-        assert_eq!(m.priority(Impact::parse(4).unwrap(), Urgency::parse(4).unwrap()).get(), 1);
+        assert_eq!(
+            m.priority(Impact::parse(4).unwrap(), Urgency::parse(4).unwrap())
+                .get(),
+            1
+        );
         assert!(PriorityMatrix::from_rows(&rows[..3]).is_err());
-        assert!(PriorityMatrix::from_rows(&[vec![1, 2, 3, 6], vec![1; 4], vec![1; 4], vec![1; 4]]).unwrap_err().contains("urgency 4"));
+        assert!(
+            PriorityMatrix::from_rows(&[vec![1, 2, 3, 6], vec![1; 4], vec![1; 4], vec![1; 4]])
+                .unwrap_err()
+                .contains("urgency 4")
+        );
     }
 
     #[test]

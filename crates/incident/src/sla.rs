@@ -62,14 +62,24 @@ pub struct ClockReading {
 }
 
 impl SlaClock {
-    fn measure(&self, calendar: &BusinessCalendar, from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
+    fn measure(
+        &self,
+        calendar: &BusinessCalendar,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Duration {
         match self.hours {
             ClockHours::AroundTheClock => (to - from).max(Duration::zero()),
             ClockHours::WorkingHours => calendar.working_time_between(from, to),
         }
     }
 
-    fn advance(&self, calendar: &BusinessCalendar, from: DateTime<Utc>, amount: Duration) -> DateTime<Utc> {
+    fn advance(
+        &self,
+        calendar: &BusinessCalendar,
+        from: DateTime<Utc>,
+        amount: Duration,
+    ) -> DateTime<Utc> {
         match self.hours {
             ClockHours::AroundTheClock => from + amount,
             ClockHours::WorkingHours => calendar.add_working_time(from, amount),
@@ -77,7 +87,10 @@ impl SlaClock {
     }
 
     /// The periods the clock ran, up to `until`; the last may be open-ended (`None`).
-    fn running_segments(&self, until: DateTime<Utc>) -> Vec<(DateTime<Utc>, Option<DateTime<Utc>>)> {
+    fn running_segments(
+        &self,
+        until: DateTime<Utc>,
+    ) -> Vec<(DateTime<Utc>, Option<DateTime<Utc>>)> {
         let mut pauses = self.pauses.clone();
         pauses.sort_by_key(|p| p.0);
         let end = self.stopped_at.map_or(until, |s| s.min(until));
@@ -93,13 +106,25 @@ impl SlaClock {
         if let Some(start) = cursor
             && start < end
         {
-            segments.push((start, if self.stopped_at.is_some() { Some(end) } else { None }));
+            segments.push((
+                start,
+                if self.stopped_at.is_some() {
+                    Some(end)
+                } else {
+                    None
+                },
+            ));
         }
         segments
     }
 
     /// Reads the clock at `now`, at-risk from `at_risk_fraction` of the target.
-    pub fn read(&self, calendar: &BusinessCalendar, now: DateTime<Utc>, at_risk_fraction: f64) -> ClockReading {
+    pub fn read(
+        &self,
+        calendar: &BusinessCalendar,
+        now: DateTime<Utc>,
+        at_risk_fraction: f64,
+    ) -> ClockReading {
         let until = self.stopped_at.map_or(now, |s| s.min(now));
         let mut elapsed = Duration::zero();
         let mut due_at = None;
@@ -113,14 +138,15 @@ impl SlaClock {
             }
             elapsed += measured;
         }
-        if due_at.is_none() && open_ended
+        if due_at.is_none()
+            && open_ended
             && let Some((start, _)) = segments.last()
         {
             let before_last = elapsed - self.measure(calendar, *start, until.max(*start));
             due_at = Some(self.advance(calendar, *start, self.target - before_last));
         }
-        let paused = self.stopped_at.is_none()
-            && self.pauses.iter().any(|(s, e)| *s <= now && e.is_none());
+        let paused =
+            self.stopped_at.is_none() && self.pauses.iter().any(|(s, e)| *s <= now && e.is_none());
         let remaining = self.target - elapsed;
         let state = match (self.stopped_at, due_at) {
             (Some(stopped), Some(due)) if stopped > due => ClockState::Breached,
@@ -152,7 +178,9 @@ mod tests {
     use super::*;
 
     fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     fn working(target_hours: i64, started: &str) -> SlaClock {
@@ -179,7 +207,10 @@ mod tests {
         assert_eq!(reading.due_at, Some(utc("2026-11-29T02:00:00Z")));
         assert_eq!(reading.state, ClockState::AtRisk);
         assert_eq!(reading.remaining, Duration::minutes(30));
-        assert_eq!(clock.read(&c, utc("2026-11-29T02:00:00Z"), 0.75).state, ClockState::Breached);
+        assert_eq!(
+            clock.read(&c, utc("2026-11-29T02:00:00Z"), 0.75).state,
+            ClockState::Breached
+        );
     }
 
     #[test]
@@ -190,7 +221,11 @@ mod tests {
         let clock = working(30, "2026-04-02T09:00:00Z");
         let reading = clock.read(&c, utc("2026-04-03T12:00:00Z"), 0.75);
         assert_eq!(reading.due_at, Some(utc("2026-04-09T09:00:00Z")));
-        assert_eq!(reading.elapsed, Duration::hours(8), "nothing counts on Good Friday");
+        assert_eq!(
+            reading.elapsed,
+            Duration::hours(8),
+            "nothing counts on Good Friday"
+        );
         assert_eq!(reading.state, ClockState::Running);
     }
 

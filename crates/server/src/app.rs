@@ -106,12 +106,20 @@ impl Application {
             trust_forwarded_for: config.http.trust_forwarded_for,
         });
         let metrics = web::Data::new(Metrics::new());
+        let incidents = web::Data::new(dsms_incident::Incidents::new(
+            db.clone(),
+            state.clock.clone(),
+            config.incident_policy()?,
+        ));
         let limit = BodyLimit(config.http.body_limit_bytes);
-        let mut server =
-            HttpServer::new(move || dsms_api::app(state.clone(), metrics.clone(), limit))
-                .listen(listener)?
-                .shutdown_timeout(config.http.shutdown_timeout_secs)
-                .disable_signals();
+        let mut server = HttpServer::new(move || {
+            dsms_api::app(state.clone(), metrics.clone(), limit)
+                .app_data(incidents.clone())
+                .configure(dsms_web::configure)
+        })
+        .listen(listener)?
+        .shutdown_timeout(config.http.shutdown_timeout_secs)
+        .disable_signals();
         if config.http.workers > 0 {
             server = server.workers(config.http.workers);
         }

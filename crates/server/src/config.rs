@@ -113,8 +113,72 @@ pub struct Config {
     pub outbox: OutboxConfig,
     /// Authentication.
     pub auth: AuthConfig,
+    /// The business calendar.
+    pub calendar: CalendarConfig,
+    /// Incident rules.
+    pub incidents: IncidentsConfig,
     /// The first administrator.
     pub bootstrap: BootstrapConfig,
+}
+
+/// `[calendar]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarConfig {
+    /// An IANA time zone.
+    pub time_zone: String,
+    /// Opening time, HH:MM.
+    pub opens: String,
+    /// Closing time, HH:MM.
+    pub closes: String,
+    /// Working weekdays (mon..sun).
+    pub working_days: Vec<String>,
+    /// Extra closed days, YYYY-MM-DD.
+    pub extra_closures: Vec<String>,
+    /// Computed holidays that do not apply, YYYY-MM-DD.
+    pub cancelled_holidays: Vec<String>,
+}
+
+/// `[incidents]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentsConfig {
+    /// At-risk fraction of a target.
+    pub at_risk_fraction: f64,
+    /// Reopen window, working days.
+    pub reopen_window_working_days: u32,
+    /// Impact rows × urgency columns → priority.
+    pub priority_matrix: Vec<Vec<i64>>,
+    /// Targets per priority.
+    pub targets: Vec<TargetConfig>,
+    /// The category catalogue.
+    pub categories: Vec<CategoryConfig>,
+}
+
+/// One priority's targets.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetConfig {
+    /// 1 to 5.
+    pub priority: u8,
+    /// Response target, minutes.
+    pub response_mins: i64,
+    /// Resolution target, minutes.
+    pub resolution_mins: i64,
+    /// `around_the_clock` or `working`.
+    pub hours: String,
+}
+
+/// One category.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryConfig {
+    /// The code.
+    pub code: String,
+    /// The name.
+    pub name: String,
+    /// Allowed subcategories (any when empty).
+    pub subcategories: Vec<String>,
 }
 
 /// `[database]`.
@@ -423,6 +487,7 @@ impl Config {
             ));
         }
         self.argon2()?;
+        self.incident_policy()?;
         if let Some(key) = self.auth.secret_key.value() {
             dsms_auth::credentials::MasterKey::from_base64(key.trim())
                 .map_err(|e| invalid("auth.secret_key", e.to_string()))?;
@@ -578,6 +643,138 @@ impl Config {
                 lock_duration: minutes(a.lock_mins),
             },
         }
+    }
+
+    /// The business calendar.
+    pub fn business_calendar(&self) -> Result<dsms_incident::BusinessCalendar, ConfigError> {
+        use chrono::{NaiveDate, NaiveTime, Weekday};
+        let c = &self.calendar;
+        let zone: chrono_tz::Tz = c.time_zone.parse().map_err(|_| {
+            invalid(
+                "calendar.time_zone",
+                format!("{:?} is not an IANA time zone", c.time_zone),
+            )
+        })?;
+        let time = |key: &str, text: &str| {
+            NaiveTime::parse_from_str(text, "%H:%M")
+                .map_err(|_| invalid(key, format!("{text:?} is not a time such as 08:00")))
+        };
+        let days = c
+            .working_days
+            .iter()
+            .map(|d| {
+                d.parse::<Weekday>().map_err(|_| {
+                    invalid(
+                        "calendar.working_days",
+                        format!("{d:?} is not a weekday such as mon"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let dates = |key: &str, list: &[String]| {
+            list.iter()
+                .map(|d| {
+                    NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                        invalid(key, format!("{d:?} is not a date such as 2027-05-03"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+        dsms_incident::BusinessCalendar::new(
+            zone,
+            time("calendar.opens", &c.opens)?,
+            time("calendar.closes", &c.closes)?,
+            days,
+            dates("calendar.extra_closures", &c.extra_closures)?,
+            dates("calendar.cancelled_holidays", &c.cancelled_holidays)?,
+        )
+        .map_err(|e| invalid("calendar.opens", e.to_string()))
+    }
+
+    /// The incident rules.
+    pub fn incident_policy(&self) -> Result<dsms_incident::IncidentPolicy, ConfigError> {
+        use dsms_incident::{Category, ClockHours, IncidentPolicy, PriorityMatrix, Targets};
+        let i = &self.incidents;
+        if !(0.0..=1.0).contains(&i.at_risk_fraction) || i.at_risk_fraction == 0.0 {
+            return Err(invalid(
+                "incidents.at_risk_fraction",
+                "must be above 0 and at most 1",
+            ));
+        }
+        let matrix = PriorityMatrix::from_rows(&i.priority_matrix)
+            .map_err(|e| invalid("incidents.priority_matrix", e))?;
+        let mut policy = IncidentPolicy {
+            matrix,
+            at_risk_fraction: i.at_risk_fraction,
+            calendar: self.business_calendar()?,
+            ..IncidentPolicy::default()
+        };
+        let mut seen = [false; 5];
+        for t in &i.targets {
+            let slot = usize::from(t.priority.wrapping_sub(1));
+            if slot >= 5 {
+                return Err(invalid(
+                    "incidents.targets",
+                    format!("priority {} is not 1 to 5", t.priority),
+                ));
+            }
+            if t.response_mins <= 0 || t.resolution_mins <= 0 {
+                return Err(invalid(
+                    "incidents.targets",
+                    format!("priority {}: targets must be above 0", t.priority),
+                ));
+            }
+            let hours = match t.hours.as_str() {
+                "around_the_clock" => ClockHours::AroundTheClock,
+                "working" => ClockHours::WorkingHours,
+                other => {
+                    return Err(invalid(
+                        "incidents.targets",
+                        format!(
+                            "priority {}: hours {other:?} must be around_the_clock or working",
+                            t.priority
+                        ),
+                    ));
+                }
+            };
+            policy.targets[slot] = Targets {
+                response: chrono::Duration::minutes(t.response_mins),
+                resolution: chrono::Duration::minutes(t.resolution_mins),
+                hours,
+            };
+            seen[slot] = true;
+        }
+        if seen.contains(&false) {
+            return Err(invalid(
+                "incidents.targets",
+                "must give targets for priorities 1 to 5",
+            ));
+        }
+        let day = {
+            let open = chrono::NaiveTime::parse_from_str(&self.calendar.opens, "%H:%M")
+                .unwrap_or_default();
+            let close = chrono::NaiveTime::parse_from_str(&self.calendar.closes, "%H:%M")
+                .unwrap_or_default();
+            close - open
+        };
+        policy.reopen_window =
+            day * i32::try_from(i.reopen_window_working_days).unwrap_or(i32::MAX);
+        if i.categories.is_empty() {
+            return Err(invalid(
+                "incidents.categories",
+                "must list at least one category",
+            ));
+        }
+        policy.categories = i
+            .categories
+            .iter()
+            .map(|c| Category {
+                code: c.code.clone(),
+                name: c.name.clone(),
+                subcategories: c.subcategories.clone(),
+            })
+            .collect();
+        Ok(policy)
     }
 
     /// Who the first administrator is.

@@ -101,6 +101,12 @@ pub fn redact_url_password(url: &str) -> String {
     }
 }
 
+#[derive(diesel::QueryableByName)]
+struct JournalMode {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    journal_mode: String,
+}
+
 /// Opens connections for the pool, applying each backend's session settings.
 #[derive(Debug)]
 pub(crate) struct ConnectionFactory {
@@ -130,13 +136,31 @@ impl r2d2::ManageConnection for ConnectionFactory {
                 // WAL lets readers proceed while one writer commits; synchronous=NORMAL in WAL
                 // mode survives a process crash (kill -9) and risks only the last commits on
                 // power loss — the documented trade-off, configurable as database.sqlite_synchronous.
+                // busy_timeout goes first, on its own, so every later statement (including the
+                // journal-mode switch, which needs a lock) waits for other connections.
                 conn.batch_execute(&format!(
-                    "PRAGMA busy_timeout = {};
-                     PRAGMA journal_mode = WAL;
-                     PRAGMA synchronous = {};
+                    "PRAGMA busy_timeout = {};",
+                    self.busy_timeout.as_millis()
+                ))
+                .map_err(diesel::r2d2::Error::QueryError)?;
+                // WAL lets readers proceed while one writer commits; synchronous=NORMAL in WAL
+                // mode survives a process crash (kill -9) and risks only the last commits on
+                // power loss — the documented trade-off, configurable as database.sqlite_synchronous.
+                // The mode is persistent, so only the first connection to a new file switches it.
+                let mode: Vec<JournalMode> = diesel::sql_query("PRAGMA journal_mode")
+                    .load(&mut conn)
+                    .map_err(diesel::r2d2::Error::QueryError)?;
+                if !mode
+                    .iter()
+                    .any(|m| m.journal_mode.eq_ignore_ascii_case("wal"))
+                {
+                    conn.batch_execute("PRAGMA journal_mode = WAL;")
+                        .map_err(diesel::r2d2::Error::QueryError)?;
+                }
+                conn.batch_execute(&format!(
+                    "PRAGMA synchronous = {};
                      PRAGMA foreign_keys = ON;
                      PRAGMA temp_store = MEMORY;",
-                    self.busy_timeout.as_millis(),
                     self.synchronous,
                 ))
                 .map_err(diesel::r2d2::Error::QueryError)?;

@@ -10,6 +10,7 @@ pub mod audit;
 mod connection;
 mod db;
 mod error;
+pub mod idempotency;
 pub mod migrations;
 pub mod outbox;
 pub mod schema;
@@ -17,6 +18,9 @@ pub mod schema;
 pub use connection::{Backend, DbConnection, DbTarget};
 pub use db::{Db, DbSettings, SqliteSynchronous};
 pub use error::StoreError;
+
+/// The backend type of [`DbConnection`], for boxed queries and expressions.
+pub type DbBackend = <DbConnection as diesel::Connection>::Backend;
 
 /// The current time as stored: UTC, microsecond precision, without an offset.
 pub fn timestamp(now: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {

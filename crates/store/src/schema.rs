@@ -155,6 +155,103 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    incidents (id) {
+        id -> BigInt,
+        reference -> Text,
+        organisation_id -> BigInt,
+        raised_by_kind -> Text,
+        raised_by_id -> BigInt,
+        raised_by_name -> Text,
+        channel -> Text,
+        title -> Text,
+        description -> Text,
+        category -> Text,
+        subcategory -> Nullable<Text>,
+        impact -> Integer,
+        urgency -> Integer,
+        priority -> Integer,
+        status -> Text,
+        assignment_group -> Nullable<Text>,
+        assignee_id -> Nullable<BigInt>,
+        resolution_code -> Nullable<Text>,
+        major -> Bool,
+        parent_id -> Nullable<BigInt>,
+        duplicate_of_id -> Nullable<BigInt>,
+        responded_at -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        response_due_at -> Nullable<Timestamp>,
+        resolution_due_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    incident_details (incident_id) {
+        incident_id -> BigInt,
+        contact -> Nullable<Text>,
+        region -> Nullable<Text>,
+        fault_started_at -> Nullable<Timestamp>,
+        message_ids -> Nullable<Text>,
+        priority_reason -> Nullable<Text>,
+        resolution_notes -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    incident_devices (incident_id, device_id) {
+        incident_id -> BigInt,
+        device_id -> Text,
+    }
+}
+
+diesel::table! {
+    incident_pauses (id) {
+        id -> BigInt,
+        incident_id -> BigInt,
+        reason -> Text,
+        started_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    incident_comments (id) {
+        id -> BigInt,
+        incident_id -> BigInt,
+        author_kind -> Text,
+        author_id -> BigInt,
+        author_name -> Text,
+        body -> Text,
+        internal -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    incident_sla_events (incident_id, clock, kind) {
+        incident_id -> BigInt,
+        clock -> Text,
+        kind -> Text,
+        fired_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (scope, key) {
+        scope -> Text,
+        key -> Text,
+        request_digest -> Text,
+        status -> Integer,
+        location -> Nullable<Text>,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(organisation_sec_roles -> organisations (organisation_id));
 diesel::joinable!(people -> organisations (organisation_id));
 diesel::joinable!(person_roles -> people (person_id));
@@ -163,6 +260,12 @@ diesel::joinable!(mfa_challenges -> people (person_id));
 diesel::joinable!(sessions -> people (person_id));
 diesel::joinable!(api_tokens -> organisations (organisation_id));
 diesel::joinable!(account_tokens -> people (person_id));
+diesel::joinable!(incidents -> organisations (organisation_id));
+diesel::joinable!(incident_details -> incidents (incident_id));
+diesel::joinable!(incident_devices -> incidents (incident_id));
+diesel::joinable!(incident_pauses -> incidents (incident_id));
+diesel::joinable!(incident_comments -> incidents (incident_id));
+diesel::joinable!(incident_sla_events -> incidents (incident_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
@@ -177,4 +280,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     account_tokens,
     sign_in_throttles,
+    incidents,
+    incident_details,
+    incident_devices,
+    incident_pauses,
+    incident_comments,
+    incident_sla_events,
+    idempotency_keys,
 );

@@ -4,6 +4,7 @@
 pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod dto;
+pub(crate) mod incidents;
 pub(crate) mod organisations;
 pub(crate) mod tokens;
 pub(crate) mod users;
@@ -17,6 +18,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .configure(organisations::configure)
             .configure(users::configure)
             .configure(tokens::configure)
-            .configure(audit::configure),
+            .configure(audit::configure)
+            .configure(incidents::configure),
     );
 }

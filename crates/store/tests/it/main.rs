@@ -4,4 +4,5 @@
 mod audit;
 mod migrations;
 mod outbox;
+mod sqlite;
 mod support;

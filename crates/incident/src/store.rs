@@ -1,0 +1,577 @@
+//! The SQL of incidents, in one place. Backend-specific SQL (full-text search) sits behind one
+//! function per feature.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use dsms_core::{PageRequest, Principal};
+use dsms_store::schema::{
+    incident_comments, incident_details, incident_devices, incident_pauses, incidents,
+    organisations, people,
+};
+use dsms_store::{DbBackend, DbConnection, StoreError, scoped};
+
+/// An incident's queue-facing columns.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = incidents)]
+#[diesel(treat_none_as_null = true)]
+pub(crate) struct IncidentRow {
+    #[diesel(skip_insertion)]
+    pub id: i64,
+    pub reference: String,
+    pub organisation_id: i64,
+    pub raised_by_kind: String,
+    pub raised_by_id: i64,
+    pub raised_by_name: String,
+    pub channel: String,
+    pub title: String,
+    pub description: String,
+    pub category: String,
+    pub subcategory: Option<String>,
+    pub impact: i32,
+    pub urgency: i32,
+    pub priority: i32,
+    pub status: String,
+    pub assignment_group: Option<String>,
+    pub assignee_id: Option<i64>,
+    pub resolution_code: Option<String>,
+    pub major: bool,
+    pub parent_id: Option<i64>,
+    pub duplicate_of_id: Option<i64>,
+    pub responded_at: Option<NaiveDateTime>,
+    pub resolved_at: Option<NaiveDateTime>,
+    pub closed_at: Option<NaiveDateTime>,
+    pub response_due_at: Option<NaiveDateTime>,
+    pub resolution_due_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i64,
+}
+
+/// The rest of what is recorded about an incident.
+#[derive(Debug, Clone, Default, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = incident_details)]
+#[diesel(treat_none_as_null = true)]
+pub(crate) struct DetailsRow {
+    pub incident_id: i64,
+    pub contact: Option<String>,
+    pub region: Option<String>,
+    pub fault_started_at: Option<NaiveDateTime>,
+    pub message_ids: Option<String>,
+    pub priority_reason: Option<String>,
+    pub resolution_notes: Option<String>,
+}
+
+/// A period the resolution clock did not run.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = incident_pauses)]
+pub(crate) struct PauseRow {
+    pub started_at: NaiveDateTime,
+    pub ended_at: Option<NaiveDateTime>,
+}
+
+/// A comment or work note.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = incident_comments)]
+pub(crate) struct CommentRow {
+    pub id: i64,
+    pub author_kind: String,
+    pub author_id: i64,
+    pub author_name: String,
+    pub body: String,
+    pub internal: bool,
+    pub created_at: NaiveDateTime,
+}
+
+/// Everything loaded for one incident.
+pub(crate) struct Loaded {
+    pub row: IncidentRow,
+    pub details: DetailsRow,
+    pub organisation_name: String,
+    pub assignee_name: Option<String>,
+    pub devices: Vec<String>,
+    pub pauses: Vec<PauseRow>,
+}
+
+/// Records a new incident, giving it its reference, and returns its id.
+pub(crate) fn insert(
+    conn: &mut DbConnection,
+    row: &IncidentRow,
+    details: DetailsRow,
+    devices: &[String],
+) -> Result<i64, StoreError> {
+    let id: i64 = diesel::insert_into(incidents::table)
+        .values(row)
+        .returning(incidents::id)
+        .get_result(conn)?;
+    diesel::update(incidents::table.find(id))
+        .set(incidents::reference.eq(reference_of(id)))
+        .execute(conn)?;
+    diesel::insert_into(incident_details::table)
+        .values(DetailsRow {
+            incident_id: id,
+            ..details
+        })
+        .execute(conn)?;
+    for device in devices {
+        diesel::insert_into(incident_devices::table)
+            .values((
+                incident_devices::incident_id.eq(id),
+                incident_devices::device_id.eq(device),
+            ))
+            .execute(conn)?;
+    }
+    Ok(id)
+}
+
+/// The human reference of incident `id`: derived from the id, so unique and never reused.
+pub(crate) fn reference_of(id: i64) -> String {
+    format!("INC{id:07}")
+}
+
+/// The id an incident reference names, if it is one.
+pub(crate) fn id_of_reference(reference: &str) -> Option<i64> {
+    reference
+        .strip_prefix("INC")
+        .filter(|digits| digits.len() >= 7 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|digits| digits.parse().ok())
+}
+
+/// Loads an incident `principal` may see, or `NotFound`.
+pub(crate) fn load_visible(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    id: i64,
+) -> Result<Loaded, StoreError> {
+    let row = scoped!(
+        incidents::table.into_boxed(),
+        incidents::organisation_id,
+        principal
+    )
+    .filter(incidents::id.eq(id))
+    .select(IncidentRow::as_select())
+    .first(conn)?;
+    complete(conn, row)
+}
+
+/// Loads an incident for update, whoever may see it (the caller checked visibility).
+pub(crate) fn load(conn: &mut DbConnection, id: i64) -> Result<Loaded, StoreError> {
+    let row = incidents::table
+        .find(id)
+        .select(IncidentRow::as_select())
+        .first(conn)?;
+    complete(conn, row)
+}
+
+fn complete(conn: &mut DbConnection, row: IncidentRow) -> Result<Loaded, StoreError> {
+    let details = incident_details::table
+        .find(row.id)
+        .select(DetailsRow::as_select())
+        .first(conn)
+        .optional()?
+        .unwrap_or_default();
+    let organisation_name = organisations::table
+        .find(row.organisation_id)
+        .select(organisations::name)
+        .first(conn)?;
+    let assignee_name = match row.assignee_id {
+        Some(id) => people::table
+            .find(id)
+            .select(people::name)
+            .first(conn)
+            .optional()?,
+        None => None,
+    };
+    let devices = incident_devices::table
+        .filter(incident_devices::incident_id.eq(row.id))
+        .order(incident_devices::device_id.asc())
+        .select(incident_devices::device_id)
+        .load(conn)?;
+    let pauses = pauses_of(conn, row.id)?;
+    Ok(Loaded {
+        row,
+        details,
+        organisation_name,
+        assignee_name,
+        devices,
+        pauses,
+    })
+}
+
+/// The pauses of an incident's resolution clock, oldest first.
+pub(crate) fn pauses_of(conn: &mut DbConnection, id: i64) -> Result<Vec<PauseRow>, StoreError> {
+    Ok(incident_pauses::table
+        .filter(incident_pauses::incident_id.eq(id))
+        .order(incident_pauses::id.asc())
+        .select(PauseRow::as_select())
+        .load(conn)?)
+}
+
+/// Writes an incident's changed columns if it is still at `expected` version.
+pub(crate) fn update(
+    conn: &mut DbConnection,
+    row: &IncidentRow,
+    details: &DetailsRow,
+    expected: i64,
+) -> Result<bool, StoreError> {
+    let updated = diesel::update(
+        incidents::table
+            .filter(incidents::id.eq(row.id))
+            .filter(incidents::version.eq(expected)),
+    )
+    .set(row)
+    .execute(conn)?;
+    if updated == 1 {
+        diesel::update(incident_details::table.find(row.id))
+            .set(details)
+            .execute(conn)?;
+    }
+    Ok(updated == 1)
+}
+
+/// Opens a pause of the resolution clock.
+pub(crate) fn open_pause(
+    conn: &mut DbConnection,
+    id: i64,
+    reason: &str,
+    at: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::insert_into(incident_pauses::table)
+        .values((
+            incident_pauses::incident_id.eq(id),
+            incident_pauses::reason.eq(reason),
+            incident_pauses::started_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records a closed pause (e.g. the time an incident spent resolved before it was reopened).
+pub(crate) fn closed_pause(
+    conn: &mut DbConnection,
+    id: i64,
+    reason: &str,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::insert_into(incident_pauses::table)
+        .values((
+            incident_pauses::incident_id.eq(id),
+            incident_pauses::reason.eq(reason),
+            incident_pauses::started_at.eq(from),
+            incident_pauses::ended_at.eq(Some(to)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Ends any open pause.
+pub(crate) fn end_pauses(
+    conn: &mut DbConnection,
+    id: i64,
+    at: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::update(
+        incident_pauses::table
+            .filter(incident_pauses::incident_id.eq(id))
+            .filter(incident_pauses::ended_at.is_null()),
+    )
+    .set(incident_pauses::ended_at.eq(Some(at)))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Adds a comment or work note; returns its id.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn insert_comment(
+    conn: &mut DbConnection,
+    incident_id: i64,
+    author_kind: &str,
+    author_id: i64,
+    author_name: &str,
+    body: &str,
+    internal: bool,
+    at: NaiveDateTime,
+) -> Result<i64, StoreError> {
+    Ok(diesel::insert_into(incident_comments::table)
+        .values((
+            incident_comments::incident_id.eq(incident_id),
+            incident_comments::author_kind.eq(author_kind),
+            incident_comments::author_id.eq(author_id),
+            incident_comments::author_name.eq(author_name),
+            incident_comments::body.eq(body),
+            incident_comments::internal.eq(internal),
+            incident_comments::created_at.eq(at),
+        ))
+        .returning(incident_comments::id)
+        .get_result(conn)?)
+}
+
+/// The comments of an incident, oldest first; work notes only when `with_internal`.
+pub(crate) fn comments(
+    conn: &mut DbConnection,
+    incident_id: i64,
+    with_internal: bool,
+) -> Result<Vec<CommentRow>, StoreError> {
+    let mut query = incident_comments::table
+        .filter(incident_comments::incident_id.eq(incident_id))
+        .into_boxed();
+    if !with_internal {
+        query = query.filter(incident_comments::internal.eq(false));
+    }
+    Ok(query
+        .order(incident_comments::id.asc())
+        .select(CommentRow::as_select())
+        .load(conn)?)
+}
+
+/// What a list asks for, already validated.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ListQuery {
+    pub statuses: Vec<String>,
+    pub priorities: Vec<i32>,
+    pub category: Option<String>,
+    pub organisation_id: Option<i64>,
+    pub assignment_group: Option<String>,
+    pub assignee_id: Option<i64>,
+    pub unassigned: bool,
+    pub major: Option<bool>,
+    pub device: Option<String>,
+    pub created_after: Option<NaiveDateTime>,
+    pub created_before: Option<NaiveDateTime>,
+    pub updated_after: Option<NaiveDateTime>,
+    pub resolution_due_before: Option<NaiveDateTime>,
+    pub search: Option<String>,
+    pub newest_first: bool,
+}
+
+/// One page of the incidents `principal` may see that match `query`.
+pub(crate) fn list(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    query: &ListQuery,
+    page: PageRequest,
+) -> Result<Vec<IncidentRow>, StoreError> {
+    let backend = conn.backend();
+    let mut q = scoped!(
+        incidents::table.into_boxed(),
+        incidents::organisation_id,
+        principal
+    );
+    if !query.statuses.is_empty() {
+        q = q.filter(incidents::status.eq_any(query.statuses.clone()));
+    }
+    if !query.priorities.is_empty() {
+        q = q.filter(incidents::priority.eq_any(query.priorities.clone()));
+    }
+    if let Some(c) = &query.category {
+        q = q.filter(incidents::category.eq(c.clone()));
+    }
+    if let Some(o) = query.organisation_id {
+        q = q.filter(incidents::organisation_id.eq(o));
+    }
+    if let Some(g) = &query.assignment_group {
+        q = q.filter(incidents::assignment_group.eq(g.clone()));
+    }
+    if let Some(a) = query.assignee_id {
+        q = q.filter(incidents::assignee_id.eq(a));
+    }
+    if query.unassigned {
+        q = q.filter(incidents::assignee_id.is_null());
+    }
+    if let Some(m) = query.major {
+        q = q.filter(incidents::major.eq(m));
+    }
+    if let Some(d) = &query.device {
+        q = q.filter(
+            incidents::id.eq_any(
+                incident_devices::table
+                    .filter(incident_devices::device_id.eq(d.clone()))
+                    .select(incident_devices::incident_id),
+            ),
+        );
+    }
+    if let Some(t) = query.created_after {
+        q = q.filter(incidents::created_at.ge(t));
+    }
+    if let Some(t) = query.created_before {
+        q = q.filter(incidents::created_at.lt(t));
+    }
+    if let Some(t) = query.updated_after {
+        q = q.filter(incidents::updated_at.ge(t));
+    }
+    if let Some(t) = query.resolution_due_before {
+        q = q
+            .filter(incidents::resolution_due_at.lt(t))
+            .filter(incidents::resolved_at.is_null());
+    }
+    if let Some(text) = &query.search {
+        q = q.filter(matches_search(backend, text));
+    }
+    if let Some(after) = page.after {
+        q = if query.newest_first {
+            q.filter(incidents::id.lt(after))
+        } else {
+            q.filter(incidents::id.gt(after))
+        };
+    }
+    q = if query.newest_first {
+        q.order(incidents::id.desc())
+    } else {
+        q.order(incidents::id.asc())
+    };
+    Ok(q.limit(page.fetch_limit())
+        .select(IncidentRow::as_select())
+        .load(conn)?)
+}
+
+/// The incidents whose title, description or comments match `text` (already reduced to plain
+/// words by the caller): FTS5 on SQLite, a GIN-indexed tsvector on PostgreSQL.
+fn matches_search(
+    backend: dsms_store::Backend,
+    text: &str,
+) -> Box<dyn BoxableExpression<incidents::table, DbBackend, SqlType = diesel::sql_types::Bool>> {
+    let fragment = match backend {
+        dsms_store::Backend::Sqlite => {
+            "incidents.id IN (SELECT rowid FROM incident_search WHERE incident_search MATCH "
+        }
+        dsms_store::Backend::Postgres => {
+            "incidents.id IN (SELECT incident_id FROM incident_search WHERE document @@ plainto_tsquery('english', "
+        }
+    };
+    let query = match backend {
+        dsms_store::Backend::Sqlite => fts5_query(text),
+        dsms_store::Backend::Postgres => text.to_owned(),
+    };
+    let close = match backend {
+        dsms_store::Backend::Sqlite => ")",
+        dsms_store::Backend::Postgres => "))",
+    };
+    Box::new(
+        diesel::dsl::sql::<diesel::sql_types::Bool>(fragment)
+            .bind::<Text, _>(query)
+            .sql(close),
+    )
+}
+
+/// Every word quoted, so no input can be FTS5 syntax; all words must match.
+pub(crate) fn fts5_query(text: &str) -> String {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("\"{w}\""))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Rewrites the search entry of an incident.
+pub(crate) fn index_for_search(
+    conn: &mut DbConnection,
+    id: i64,
+    title: &str,
+    description: &str,
+    comments: &str,
+) -> Result<(), StoreError> {
+    match conn {
+        DbConnection::Sqlite(c) => {
+            diesel::sql_query("DELETE FROM incident_search WHERE rowid = ?")
+                .bind::<BigInt, _>(id)
+                .execute(c)?;
+            diesel::sql_query(
+                "INSERT INTO incident_search (rowid, title, description, comments) VALUES (?, ?, ?, ?)",
+            )
+            .bind::<BigInt, _>(id)
+            .bind::<Text, _>(title)
+            .bind::<Text, _>(description)
+            .bind::<Text, _>(comments)
+            .execute(c)?;
+        }
+        DbConnection::Pg(c) => {
+            diesel::sql_query(
+                "INSERT INTO incident_search (incident_id, document) VALUES ($1, \
+                 setweight(to_tsvector('english', $2), 'A') || to_tsvector('english', $3) || \
+                 to_tsvector('english', $4)) \
+                 ON CONFLICT (incident_id) DO UPDATE SET document = EXCLUDED.document",
+            )
+            .bind::<BigInt, _>(id)
+            .bind::<Text, _>(title)
+            .bind::<Text, _>(description)
+            .bind::<Text, _>(comments)
+            .execute(c)?;
+        }
+    }
+    Ok(())
+}
+
+/// Ids paired with names.
+pub(crate) type Names = Vec<(i64, String)>;
+
+/// The names of organisations and assignees for a page of incidents.
+pub(crate) fn names_for(
+    conn: &mut DbConnection,
+    rows: &[IncidentRow],
+) -> Result<(Names, Names), StoreError> {
+    let orgs: Vec<i64> = rows.iter().map(|r| r.organisation_id).collect();
+    let assignees: Vec<i64> = rows.iter().filter_map(|r| r.assignee_id).collect();
+    let org_names = organisations::table
+        .filter(organisations::id.eq_any(orgs))
+        .select((organisations::id, organisations::name))
+        .load(conn)?;
+    let person_names = if assignees.is_empty() {
+        Vec::new()
+    } else {
+        people::table
+            .filter(people::id.eq_any(assignees))
+            .select((people::id, people::name))
+            .load(conn)?
+    };
+    Ok((org_names, person_names))
+}
+
+/// Whether a person exists, is active and works for the operator (may be assigned incidents).
+pub(crate) fn assignable(
+    conn: &mut DbConnection,
+    person_id: i64,
+) -> Result<Option<String>, StoreError> {
+    Ok(people::table
+        .inner_join(organisations::table)
+        .filter(people::id.eq(person_id))
+        .filter(people::status.eq("active"))
+        .filter(organisations::kind.eq("operator"))
+        .select(people::name)
+        .first(conn)
+        .optional()?)
+}
+
+/// Whether an organisation exists and is active.
+pub(crate) fn organisation_active(conn: &mut DbConnection, id: i64) -> Result<bool, StoreError> {
+    Ok(organisations::table
+        .find(id)
+        .select(organisations::status)
+        .first::<String>(conn)
+        .optional()?
+        .is_some_and(|s| s == "active"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_are_derived_from_ids_and_round_trip() {
+        assert_eq!(reference_of(42), "INC0000042");
+        assert_eq!(id_of_reference("INC0000042"), Some(42));
+        assert_eq!(reference_of(12_345_678), "INC12345678");
+        assert_eq!(id_of_reference("INC12345678"), Some(12_345_678));
+        assert_eq!(id_of_reference("INC42"), None);
+        assert_eq!(id_of_reference("REQ0000042"), None);
+    }
+
+    #[test]
+    fn search_text_cannot_inject_fts_syntax() {
+        assert_eq!(
+            fts5_query("hub \"offline\" OR NEAR(x"),
+            "\"hub\" \"offline\" \"OR\" \"NEAR\" \"x\""
+        );
+        assert_eq!(fts5_query("  "), "");
+    }
+}

@@ -1,0 +1,30 @@
+//! The dsms web UI: server-rendered HTML pages for people using a browser, with the templates
+//! and the stylesheet compiled into the binary. So far it lets a person sign in with a password
+//! and a phone authenticator (enrolling one with a QR code on first sign-in), see their account,
+//! change their password and sign out; the full UI grows from the same layout, one module per
+//! group of pages.
+//!
+//! Pages are thin: they read a form, call a context crate (today `dsms-auth`'s `Identity`) on a
+//! blocking thread, and render the result. This crate must not depend on diesel or `dsms-store`
+//! (only its tests do, to build the whole application), nor contain SQL: storage is reached only
+//! through the context crates. It is mounted into the API's application
+//! (`dsms_api::app(..).configure(dsms_web::configure)`) so that it shares its state, middleware
+//! and request ids.
+
+mod account;
+mod assets;
+mod cookies;
+mod csrf;
+mod page;
+mod session;
+mod signin;
+mod site;
+
+use actix_web::web;
+
+/// Mounts every page of the web UI and its static assets.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.configure(assets::configure)
+        .configure(signin::configure)
+        .configure(account::configure);
+}

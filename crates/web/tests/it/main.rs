@@ -1,0 +1,9 @@
+//! Integration tests of the web UI: the production application (API middleware and routes plus
+//! the pages) in-process on a real, migrated database, driven like a browser driven by a person
+//! with a phone authenticator.
+
+mod account;
+mod forms;
+mod headers;
+mod sign_in;
+mod support;
