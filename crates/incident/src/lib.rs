@@ -17,5 +17,7 @@ pub use lifecycle::{Mover, Status, TRANSITIONS, Transition};
 pub use model::{Comment, Incident, IncidentChanges, IncidentError, NewIncident, Raiser, Sla};
 pub use policy::{Category, IncidentPolicy, Targets};
 pub use priority::{Impact, Priority, PriorityMatrix, Urgency};
-pub use service::{IdempotentCreate, IncidentFilter, Incidents, Raised, RenderCreated};
+pub use service::{
+    EVENT_KIND, IdempotentCreate, IncidentFilter, Incidents, Raised, RenderCreated, event_payload,
+};
 pub use sla::{ClockHours, ClockReading, ClockState, SlaClock};

@@ -372,6 +372,7 @@ impl Incidents {
                 },
             )?;
             let incident = self.assemble(store::load(conn, id)?, now);
+            emit(conn, now, "incident.created", &incident)?;
             if let Some(key) = idempotent {
                 let (body, location) = (key.render)(&incident);
                 idempotency::record(
@@ -762,7 +763,26 @@ impl Incidents {
                 let comments = public_comment_text(conn, id)?;
                 store::index_for_search(conn, id, &row.title, &row.description, &comments)?;
             }
-            Ok(self.assemble(store::load(conn, id)?, now))
+            let incident = self.assemble(store::load(conn, id)?, now);
+            emit(conn, now, "incident.updated", &incident)?;
+            if row.status != before.row.status {
+                let moment = match incident.status {
+                    Status::Resolved => Some("incident.resolved"),
+                    Status::Closed => Some("incident.closed"),
+                    Status::Cancelled => Some("incident.cancelled"),
+                    Status::InProgress if before.row.status == Status::Resolved.as_str() => {
+                        Some("incident.reopened")
+                    }
+                    _ => None,
+                };
+                if let Some(moment) = moment {
+                    emit(conn, now, moment, &incident)?;
+                }
+            }
+            if row.assignee_id != before.row.assignee_id || row.assignment_group != before.row.assignment_group {
+                emit(conn, now, "incident.assigned", &incident)?;
+            }
+            Ok(incident)
         })
     }
 
@@ -904,6 +924,14 @@ impl Incidents {
             if !internal {
                 let comments = public_comment_text(conn, id)?;
                 store::index_for_search(conn, id, &row.title, &row.description, &comments)?;
+                let incident = self.assemble(store::load(conn, id)?, now);
+                let mut payload = event_payload("incident.comment_added", now, &incident);
+                payload["comment"] = serde_json::json!({
+                    "id": comment_id.to_string(),
+                    "author": principal.display_name,
+                    "body": body,
+                });
+                dsms_store::outbox::enqueue(conn, now, EVENT_KIND, &payload)?;
             }
             Ok(Comment {
                 id: comment_id,
@@ -1056,6 +1084,40 @@ impl Incidents {
             version: row.version,
         }
     }
+}
+
+/// The outbox kind of domain events; a dispatcher fans them out to webhooks and emails.
+pub const EVENT_KIND: &str = "event";
+
+/// A domain event about an incident, as queued for webhooks and notifications: the fields an
+/// organisation's system needs to decide whether to fetch the whole incident. Work notes never
+/// appear here.
+pub fn event_payload(event: &str, now: DateTime<Utc>, incident: &Incident) -> Value {
+    serde_json::json!({
+        "type": event,
+        "occurred_at": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "organisation_id": incident.organisation_id.to_string(),
+        "incident": {
+            "id": incident.id.to_string(),
+            "reference": incident.reference,
+            "title": incident.title,
+            "status": incident.status.as_str(),
+            "priority": incident.priority.get(),
+            "category": incident.category,
+            "assignment_group": incident.assignment_group,
+            "assignee_id": incident.assignee_id.map(|a| a.to_string()),
+            "raised_by": {"kind": incident.raised_by.kind, "id": incident.raised_by.id.to_string()},
+            "resolution_code": incident.resolution_code,
+            "resolution_due_at": incident.sla.resolution.due_at
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            "updated_at": incident.updated_at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "version": incident.version,
+        },
+    })
+}
+
+fn emit(conn: &mut DbConnection, now: DateTime<Utc>, event: &str, incident: &Incident) -> Result<(), StoreError> {
+    dsms_store::outbox::enqueue(conn, now, EVENT_KIND, &event_payload(event, now, incident)).map(|_| ())
 }
 
 /// The public comments of an incident as one text, for the search index. Work notes are left
