@@ -2,4 +2,5 @@
 //! PostgreSQL when `DSMS_TEST_DATABASE_URL` is set.
 
 mod bootstrap;
+mod identity;
 mod operations;

@@ -59,8 +59,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(extract::query_config())
         .app_data(extract::path_config())
         .configure(health::configure)
-        .configure(routes::configure)
-        .configure(openapi::configure);
+        // Before the /api/v1 scope, which would otherwise answer 404 for the document.
+        .configure(openapi::configure)
+        .configure(routes::configure);
 }
 
 /// The answer for a path no route matches.

@@ -6,11 +6,14 @@ use dsms_notify::{EmailMessage, enqueue_email};
 use dsms_store::DbConnection;
 use dsms_store::audit::Changes;
 
-use crate::AuthError;
 use crate::credentials::{NewPassword, tokens};
 use crate::identity::{Client, Identity, span};
 use crate::sessions::Authenticated;
 use crate::store::{self, Credentials};
+use crate::{AuthError, throttle};
+
+/// The least time between two reset emails to one address.
+const RESET_INTERVAL_SECS: i64 = 60;
 
 /// The purposes of emailed links.
 pub(crate) const INVITATION: &str = "invitation";
@@ -34,10 +37,37 @@ impl Identity {
             .principal
             .person_id()
             .ok_or_else(|| AuthError::Unauthenticated("only people have passwords".into()))?;
-        let creds = self
-            .db()
-            .read_blocking(|conn| store::credentials_by_id(conn, person_id))?;
+        let limits = self.inner.settings.throttle;
+        let now = self.stamp();
+        let address = client.ip.as_deref().map(throttle::address_key);
+        let (creds, gate) = self.db().read_blocking(|conn| {
+            let creds = store::credentials_by_id(conn, person_id)?;
+            let account = throttle::account_key(&creds.email);
+            let gate = throttle::check_attempt(conn, &account, address.as_deref(), now, &limits)?;
+            Ok::<_, AuthError>((creds, gate))
+        })?;
+        if let Err(retry_after_secs) = gate {
+            return Err(AuthError::Throttled { retry_after_secs });
+        }
         if !self.inner.hasher.verify(current, &creds.password_hash) {
+            // A stolen access token must not become a way to guess the password: wrong current
+            // passwords count toward the same lock as failed sign-ins.
+            let account = throttle::account_key(&creds.email);
+            self.db().write_blocking(|conn| {
+                let locked =
+                    throttle::record_failure(conn, &account, address.as_deref(), now, &limits)?;
+                self.audit_person(
+                    conn,
+                    &creds,
+                    "password.change_failed",
+                    Changes::new(),
+                    client,
+                )?;
+                if locked {
+                    self.audit_person(conn, &creds, "sign_in.locked", Changes::new(), client)?;
+                }
+                Ok::<_, AuthError>(())
+            })?;
             return Err(
                 dsms_core::ValidationErrors::from(dsms_core::FieldError::new(
                     "current_password",
@@ -59,7 +89,6 @@ impl Identity {
             );
         }
         let hash = self.inner.hasher.hash(new.expose())?;
-        let now = self.stamp();
         self.db().write_blocking(|conn| {
             store::set_password(conn, person_id, &hash, now)?;
             let ended = store::revoke_sessions_of(conn, person_id, who.session_id.as_deref(), now)?;
@@ -82,6 +111,26 @@ impl Identity {
         };
         let now = self.stamp();
         self.db().write_blocking(|conn| {
+            // At most one reset email per address per interval, recorded for unknown addresses
+            // too, so the answer takes the same work whether or not the account exists and a
+            // mailbox cannot be flooded.
+            let key = format!("reset:{}", email.as_str());
+            let recent = store::throttles(conn, std::slice::from_ref(&key))?
+                .iter()
+                .any(|r| (now - r.last_failure_at).num_seconds() < RESET_INTERVAL_SECS);
+            if recent {
+                return Ok(());
+            }
+            store::save_throttle(
+                conn,
+                &store::ThrottleRow {
+                    key,
+                    failures: 1,
+                    window_started_at: now,
+                    last_failure_at: now,
+                    locked_until: None,
+                },
+            )?;
             let Some(creds) = store::credentials_by_email(conn, email.as_str())?
                 .filter(|c| c.person_status == "active" && c.organisation_status == "active")
             else {
@@ -169,7 +218,7 @@ impl Identity {
             let creds = store::credentials_by_id(conn, link.person_id)?;
             Ok::<_, AuthError>((link, creds))
         })?;
-        if creds.person_status != "active" {
+        if creds.person_status != "active" || creds.organisation_status != "active" {
             return Err(link_invalid());
         }
         let password = NewPassword::parse(password, Some(&creds.email)).map_err(|e| {

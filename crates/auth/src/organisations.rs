@@ -223,6 +223,11 @@ impl Identity {
             if candidate.sec_roles != before.sec_roles {
                 store::replace_sec_roles(conn, id, &candidate.sec_roles)?;
             }
+            if status != OrganisationStatus::Active && before.status == OrganisationStatus::Active {
+                // Authentication also checks the standing, but ending the sessions means
+                // reinstating the organisation does not revive them.
+                store::revoke_sessions_of_organisation(conn, id, at)?;
+            }
             let after = store::organisation(conn, id)?;
             let roles = |r: &[SecRole]| r.iter().map(|r| r.as_str()).collect::<Vec<_>>();
             audit::record(

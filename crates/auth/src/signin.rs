@@ -115,41 +115,53 @@ impl Identity {
         let usable = found.filter(|c| {
             password_ok && c.person_status == "active" && c.organisation_status == "active"
         });
-        settle(self.db().write_blocking(|conn| match usable {
-            None => {
-                self.refuse_password(conn, &normalised, &account, address.as_deref(), client)?;
-                Ok(Outcome::Refused(AuthError::InvalidCredentials))
-            }
-            Some(c) => {
-                store::clear_throttle(conn, &account)?;
-                let mfa = if c.totp_confirmed.is_some() {
-                    MfaStep::Verify
-                } else {
-                    MfaStep::Enrol
-                };
-                let token = tokens::random_token("mfa_");
-                store::insert_challenge(
+        settle(self.db().write_blocking(|conn| {
+            if throttle::release_expired_lock(conn, &account, now)? {
+                self.audit_account(
                     conn,
-                    &tokens::digest(&token),
-                    c.person_id,
-                    match mfa {
-                        MfaStep::Verify => "verify",
-                        MfaStep::Enrol => "enrol",
-                    },
-                    now,
-                    now + span(self.inner.settings.mfa_challenge_ttl),
-                )?;
-                self.audit_person(
-                    conn,
-                    &c,
-                    "sign_in.password_accepted",
+                    &normalised,
+                    "sign_in.unlocked",
                     Changes::new(),
                     client,
                 )?;
-                Ok(Outcome::Done(LoginChallenge {
-                    mfa_token: token,
-                    mfa,
-                }))
+            }
+            match usable {
+                None => {
+                    self.refuse_password(conn, &normalised, &account, address.as_deref(), client)?;
+                    Ok(Outcome::Refused(AuthError::InvalidCredentials))
+                }
+                Some(c) => {
+                    // The failure count is kept until the second factor succeeds: a correct
+                    // password alone must not reset what wrong TOTP codes have counted.
+                    let mfa = if c.totp_confirmed.is_some() {
+                        MfaStep::Verify
+                    } else {
+                        MfaStep::Enrol
+                    };
+                    let token = tokens::random_token("mfa_");
+                    store::insert_challenge(
+                        conn,
+                        &tokens::digest(&token),
+                        c.person_id,
+                        match mfa {
+                            MfaStep::Verify => "verify",
+                            MfaStep::Enrol => "enrol",
+                        },
+                        now,
+                        now + span(self.inner.settings.mfa_challenge_ttl),
+                    )?;
+                    self.audit_person(
+                        conn,
+                        &c,
+                        "sign_in.password_accepted",
+                        Changes::new(),
+                        client,
+                    )?;
+                    Ok(Outcome::Done(LoginChallenge {
+                        mfa_token: token,
+                        mfa,
+                    }))
+                }
             }
         }))
     }
@@ -165,15 +177,26 @@ impl Identity {
         let now = self.stamp();
         let locked =
             throttle::record_failure(conn, account, address, now, &self.inner.settings.throttle)?;
-        let known = store::credentials_by_email(conn, email)?;
         let changes = Changes::new().created("ip", client.ip.clone());
-        match &known {
-            Some(c) => {
-                self.audit_person(conn, c, "sign_in.failed", changes.clone(), client)?;
-                if locked {
-                    self.audit_person(conn, c, "sign_in.locked", changes, client)?;
-                }
-            }
+        self.audit_account(conn, email, "sign_in.failed", changes.clone(), client)?;
+        if locked {
+            self.audit_account(conn, email, "sign_in.locked", changes, client)?;
+        }
+        Ok(())
+    }
+
+    /// Records a sign-in event about the account named `email`: against the person when the
+    /// account exists, against the name tried otherwise (visible to the operator only).
+    fn audit_account(
+        &self,
+        conn: &mut DbConnection,
+        email: &str,
+        action: &str,
+        changes: Changes,
+        client: &Client,
+    ) -> Result<(), AuthError> {
+        match store::credentials_by_email(conn, email)? {
+            Some(c) => self.audit_person(conn, &c, action, changes, client)?,
             None => {
                 let actor = Actor::system("sign-in");
                 audit::record(
@@ -182,11 +205,7 @@ impl Identity {
                     AuditEvent {
                         actor: &actor,
                         organisation_id: None,
-                        action: if locked {
-                            "sign_in.locked"
-                        } else {
-                            "sign_in.failed"
-                        },
+                        action,
                         entity_type: "account",
                         entity_id: email.chars().take(254).collect(),
                         changes,

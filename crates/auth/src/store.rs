@@ -990,3 +990,22 @@ pub(crate) fn clear_throttle(conn: &mut DbConnection, key: &str) -> Result<(), S
     diesel::delete(sign_in_throttles::table.find(key)).execute(conn)?;
     Ok(())
 }
+
+/// Revokes every live session of every person of an organisation; returns how many.
+pub(crate) fn revoke_sessions_of_organisation(
+    conn: &mut DbConnection,
+    organisation_id: i64,
+    now: NaiveDateTime,
+) -> Result<usize, StoreError> {
+    Ok(diesel::update(sessions::table)
+        .filter(sessions::revoked_at.is_null())
+        .filter(
+            sessions::person_id.eq_any(
+                people::table
+                    .filter(people::organisation_id.eq(organisation_id))
+                    .select(people::id),
+            ),
+        )
+        .set(sessions::revoked_at.eq(now))
+        .execute(conn)?)
+}

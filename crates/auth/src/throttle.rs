@@ -106,6 +106,22 @@ pub(crate) fn check_attempt(
     Ok(Ok(()))
 }
 
+/// Forgets an account's counters once its lock has run out, so the next failure starts a
+/// fresh count. Returns true when a lock ended (an unlock, to be audited).
+pub(crate) fn release_expired_lock(
+    conn: &mut DbConnection,
+    account: &str,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let expired = store::throttles(conn, &[account.to_owned()])?
+        .iter()
+        .any(|r| r.locked_until.is_some_and(|until| until <= now));
+    if expired {
+        store::clear_throttle(conn, account)?;
+    }
+    Ok(expired)
+}
+
 /// Counts a failed attempt against an account name and a client address. Returns true when
 /// this failure locked the account.
 pub(crate) fn record_failure(

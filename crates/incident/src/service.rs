@@ -779,7 +779,9 @@ impl Incidents {
                     emit(conn, now, moment, &incident)?;
                 }
             }
-            if row.assignee_id != before.row.assignee_id || row.assignment_group != before.row.assignment_group {
+            if row.assignee_id != before.row.assignee_id
+                || row.assignment_group != before.row.assignment_group
+            {
                 emit(conn, now, "incident.assigned", &incident)?;
             }
             Ok(incident)
@@ -1116,8 +1118,14 @@ pub fn event_payload(event: &str, now: DateTime<Utc>, incident: &Incident) -> Va
     })
 }
 
-fn emit(conn: &mut DbConnection, now: DateTime<Utc>, event: &str, incident: &Incident) -> Result<(), StoreError> {
-    dsms_store::outbox::enqueue(conn, now, EVENT_KIND, &event_payload(event, now, incident)).map(|_| ())
+fn emit(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    event: &str,
+    incident: &Incident,
+) -> Result<(), StoreError> {
+    dsms_store::outbox::enqueue(conn, now, EVENT_KIND, &event_payload(event, now, incident))
+        .map(|_| ())
 }
 
 /// The public comments of an incident as one text, for the search index. Work notes are left

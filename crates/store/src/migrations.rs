@@ -21,7 +21,19 @@ const MIGRATION_LOCK: i64 = 0x0064_736d_736d_6967;
 /// applies, the others then find nothing pending.
 pub fn run_pending(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
     let applied = match conn {
-        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE).map(versions),
+        // SQLite has no advisory locks; holding its write lock for the whole run makes a second
+        // process starting at the same moment wait, then find nothing pending.
+        DbConnection::Sqlite(c) => {
+            use diesel::connection::{AnsiTransactionManager, TransactionManager};
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+            let result = c.run_pending_migrations(SQLITE).map(versions);
+            if result.is_ok() {
+                <AnsiTransactionManager as TransactionManager<diesel::SqliteConnection>>::commit_transaction(c)?;
+            } else {
+                <AnsiTransactionManager as TransactionManager<diesel::SqliteConnection>>::rollback_transaction(c)?;
+            }
+            result
+        }
         DbConnection::Pg(c) => {
             c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
             let result = c.run_pending_migrations(POSTGRES).map(versions);

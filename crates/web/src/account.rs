@@ -37,17 +37,22 @@ struct AccountPage {
     last_sign_in: Option<String>,
 }
 
-/// What is wrong with a password change, field by field.
+/// What is wrong with a password change or choice, field by field.
 #[derive(Default)]
-struct PasswordErrors {
-    current: Option<String>,
-    new: Option<String>,
-    confirm: Option<String>,
-    other: Vec<String>,
+pub(crate) struct PasswordErrors {
+    /// The current password, when one is asked for.
+    pub current: Option<String>,
+    /// The new password.
+    pub new: Option<String>,
+    /// Its confirmation.
+    pub confirm: Option<String>,
+    /// Anything not about one field.
+    pub other: Vec<String>,
 }
 
 impl PasswordErrors {
-    fn any(&self) -> bool {
+    /// Whether there is anything to show.
+    pub fn any(&self) -> bool {
         self.current.is_some()
             || self.new.is_some()
             || self.confirm.is_some()

@@ -4,7 +4,8 @@
 //!   public URL's origin, or the `Host` the request was addressed to);
 //! - a token in a hidden field must match, compared in constant time: the session's CSRF token
 //!   once signed in; before that, a random token also held in a `SameSite=Strict` cookie
-//!   (double submit), which a forging site can neither read nor make the browser send.
+//!   scoped to the form's pages (double submit), which a forging site can neither read nor make
+//!   the browser send.
 
 use actix_web::HttpRequest;
 use actix_web::cookie::Cookie;
@@ -13,7 +14,7 @@ use data_encoding::BASE64URL_NOPAD;
 use rand::RngCore;
 use subtle::ConstantTimeEq;
 
-use crate::cookies;
+use crate::cookies::{self, UiCookie};
 use crate::page::PageError;
 use crate::site::Site;
 
@@ -58,27 +59,33 @@ fn from_this_site(req: &HttpRequest, site: &Site) -> bool {
     }
 }
 
-/// The token for a sign-in form: the browser's existing one, or a new one with the cookie that
-/// carries it.
-pub(crate) fn sign_in_token(req: &HttpRequest, site: &Site) -> (String, Option<Cookie<'static>>) {
-    match req.cookie(cookies::SIGN_IN_CSRF) {
+/// The token for a form shown before sign-in, kept in the cookie `which` (one of the `…_CSRF`
+/// cookies): the browser's existing one, or a new one with the cookie that carries it.
+pub(crate) fn pre_session_token(
+    req: &HttpRequest,
+    site: &Site,
+    which: UiCookie,
+) -> (String, Option<Cookie<'static>>) {
+    match req.cookie(which.name) {
         Some(cookie) if is_well_formed(cookie.value()) => (cookie.value().to_owned(), None),
         _ => {
             let token = new_token();
-            let cookie = cookies::sign_in_csrf(site, token.clone());
+            let cookie = cookies::csrf(site, which, token.clone());
             (token, Some(cookie))
         }
     }
 }
 
-/// Accepts a sign-in form post only from this site, with the token from its cookie.
-pub(crate) fn check_sign_in_form(
+/// Accepts a form post made before sign-in only from this site, with the token from the cookie
+/// `which`.
+pub(crate) fn check_pre_session_form(
     req: &HttpRequest,
     site: &Site,
+    which: UiCookie,
     given: &str,
 ) -> Result<(), PageError> {
     let expected = req
-        .cookie(cookies::SIGN_IN_CSRF)
+        .cookie(which.name)
         .map(|c| c.value().to_owned())
         .unwrap_or_default();
     if from_this_site(req, site) && tokens_match(&expected, given) {

@@ -1,8 +1,9 @@
 //! The dsms web UI: server-rendered HTML pages for people using a browser, with the templates
 //! and the stylesheet compiled into the binary. So far it lets a person sign in with a password
 //! and a phone authenticator (enrolling one with a QR code on first sign-in), see their account,
-//! change their password and sign out; the full UI grows from the same layout, one module per
-//! group of pages.
+//! change their password and sign out, and it serves the pages behind the emailed links (choosing
+//! a first password through an invitation, resetting a forgotten one); the full UI grows from the
+//! same layout, one module per group of pages.
 //!
 //! Pages are thin: they read a form, call a context crate (today `dsms-auth`'s `Identity`) on a
 //! blocking thread, and render the result. This crate must not depend on diesel or `dsms-store`
@@ -15,6 +16,7 @@ mod account;
 mod assets;
 mod cookies;
 mod csrf;
+mod links;
 mod page;
 mod session;
 mod signin;
@@ -26,5 +28,6 @@ use actix_web::web;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(assets::configure)
         .configure(signin::configure)
+        .configure(links::configure)
         .configure(account::configure);
 }

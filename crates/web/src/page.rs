@@ -30,7 +30,8 @@ pub(crate) enum Caching {
 }
 
 impl Caching {
-    fn header(self) -> &'static str {
+    /// The `Cache-Control` value.
+    pub fn header(self) -> &'static str {
         match self {
             Self::NoStore => "no-store",
             Self::Private => "private, no-cache",
@@ -98,14 +99,20 @@ pub(crate) enum Notice {
     StepExpired,
     /// The password was changed.
     PasswordChanged,
+    /// An invited person chose their first password.
+    PasswordSet,
+    /// The password was reset through an emailed link.
+    PasswordReset,
 }
 
 impl Notice {
-    const ALL: [Self; 4] = [
+    const ALL: [Self; 6] = [
         Self::SessionEnded,
         Self::SignedOut,
         Self::StepExpired,
         Self::PasswordChanged,
+        Self::PasswordSet,
+        Self::PasswordReset,
     ];
 
     fn code(self) -> &'static str {
@@ -114,6 +121,8 @@ impl Notice {
             Self::SignedOut => "signed-out",
             Self::StepExpired => "step-expired",
             Self::PasswordChanged => "password-changed",
+            Self::PasswordSet => "password-set",
+            Self::PasswordReset => "password-reset",
         }
     }
 
@@ -124,6 +133,8 @@ impl Notice {
             Self::SignedOut => "You have signed out.",
             Self::StepExpired => "That sign-in took too long; enter your email and password again.",
             Self::PasswordChanged => "Your password has been changed.",
+            Self::PasswordSet => "Your password is set; sign in to set up your authenticator.",
+            Self::PasswordReset => "Your password has been changed; sign in.",
         }
     }
 

@@ -38,7 +38,7 @@ impl WebSession {
 
     async fn of(req: HttpRequest) -> Result<Self, PageError> {
         let ui = Ui::of(&req)?;
-        let Some(cookie) = req.cookie(cookies::SESSION) else {
+        let Some(cookie) = req.cookie(cookies::SESSION.name) else {
             return Err(PageError::SignInRequired {
                 site: ui.site,
                 ended: false,

@@ -82,7 +82,7 @@ struct CodeForm {
 }
 
 async fn sign_in_form(req: HttpRequest, ui: Ui) -> Result<HttpResponse, PageError> {
-    let (csrf_token, cookie) = csrf::sign_in_token(&req, &ui.site);
+    let (csrf_token, cookie) = csrf::pre_session_token(&req, &ui.site, cookies::SIGN_IN_CSRF);
     let form = SignInPage {
         csrf_token,
         email: String::new(),
@@ -98,7 +98,7 @@ async fn sign_in(
     ClientInfo(client): ClientInfo,
     web::Form(form): web::Form<SignInForm>,
 ) -> Result<HttpResponse, PageError> {
-    csrf::check_sign_in_form(&req, &ui.site, &form.csrf_token)?;
+    csrf::check_pre_session_form(&req, &ui.site, cookies::SIGN_IN_CSRF, &form.csrf_token)?;
     let (email, password) = (form.email.clone(), form.password);
     match ui
         .call(move |id| id.login(&email, &password, &client))
@@ -127,7 +127,7 @@ async fn code_form(req: HttpRequest, ui: Ui) -> Result<HttpResponse, PageError> 
     if mfa_token(&req).is_none() {
         return Ok(see_other(&ui.site, "/sign-in").finish());
     }
-    let (csrf_token, cookie) = csrf::sign_in_token(&req, &ui.site);
+    let (csrf_token, cookie) = csrf::pre_session_token(&req, &ui.site, cookies::SIGN_IN_CSRF);
     let form = CodePage {
         csrf_token,
         error: None,
@@ -141,7 +141,7 @@ async fn code(
     ClientInfo(client): ClientInfo,
     web::Form(form): web::Form<CodeForm>,
 ) -> Result<HttpResponse, PageError> {
-    csrf::check_sign_in_form(&req, &ui.site, &form.csrf_token)?;
+    csrf::check_pre_session_form(&req, &ui.site, cookies::SIGN_IN_CSRF, &form.csrf_token)?;
     let Some(mfa) = mfa_token(&req) else {
         return Ok(step_expired(&ui));
     };
@@ -174,7 +174,7 @@ async fn enrol_form(
     let Some(mfa) = mfa_token(&req) else {
         return Ok(see_other(&ui.site, "/sign-in").finish());
     };
-    let (csrf_token, cookie) = csrf::sign_in_token(&req, &ui.site);
+    let (csrf_token, cookie) = csrf::pre_session_token(&req, &ui.site, cookies::SIGN_IN_CSRF);
     match ui.call(move |id| id.enrol(&mfa, &client)).await? {
         Ok(enrolment) => {
             let form = EnrolPage {
@@ -201,7 +201,7 @@ async fn enrol(
     ClientInfo(client): ClientInfo,
     web::Form(form): web::Form<CodeForm>,
 ) -> Result<HttpResponse, PageError> {
-    csrf::check_sign_in_form(&req, &ui.site, &form.csrf_token)?;
+    csrf::check_pre_session_form(&req, &ui.site, cookies::SIGN_IN_CSRF, &form.csrf_token)?;
     let Some(mfa) = mfa_token(&req) else {
         return Ok(step_expired(&ui));
     };
@@ -244,7 +244,7 @@ async fn enrol(
 }
 
 fn mfa_token(req: &HttpRequest) -> Option<String> {
-    req.cookie(cookies::MFA)
+    req.cookie(cookies::MFA.name)
         .map(|c| c.value().to_owned())
         .filter(|v| !v.is_empty())
 }

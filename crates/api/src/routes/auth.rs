@@ -317,7 +317,7 @@ pub(crate) async fn me(
                 id: principal.actor.identifier(),
                 kind: "api_token",
                 email: None,
-                name: "API token".into(),
+                name: principal.display_name.clone(),
                 organisation,
                 roles: Vec::new(),
                 permissions,

@@ -146,3 +146,80 @@ async fn a_refused_form_gets_an_explanation_page() {
             .starts_with("default-src 'none'")
     );
 }
+
+#[actix_web::test]
+async fn the_forms_behind_emailed_links_need_their_token_and_this_origin() {
+    let app = spawn().await;
+    app.person("ada@supplier.example", false);
+    let invitation = app.invite("grace@supplier.example");
+    app.identity
+        .request_password_reset("ada@supplier.example", &dsms_auth::Client::default())
+        .expect("reset requested");
+    let reset = crate::support::link_in(
+        &app.new_emails()[0],
+        "ada@supplier.example",
+        "/reset-password",
+    )
+    .expect("the reset link");
+    let mut browser = app.browser();
+
+    let forgot = browser.get("/forgot-password").await;
+    let token = forgot.field("csrf_token");
+    let email = [("email", "ada@supplier.example")];
+    let other_token = app
+        .browser()
+        .get("/forgot-password")
+        .await
+        .field("csrf_token");
+    for fields in [email.to_vec(), with_token(&email, &other_token)] {
+        let answer = browser.post("/forgot-password", &fields).await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{fields:?}");
+    }
+    let cross_site = browser
+        .send(
+            TestRequest::post()
+                .insert_header((header::ORIGIN, "https://evil.example"))
+                .set_form(with_token(&email, &token)),
+            "/forgot-password",
+        )
+        .await;
+    assert_eq!(cross_site.status, StatusCode::FORBIDDEN);
+    assert!(app.new_emails().is_empty(), "no email was sent");
+
+    for (link, path) in [
+        (&invitation, "/invitations/accept"),
+        (&reset, "/reset-password"),
+    ] {
+        let form = browser.open_link(link).await;
+        let (link_token, csrf_token) = (form.field("token"), form.field("csrf_token"));
+        let choice = [
+            ("token", link_token.as_str()),
+            ("new_password", "a kettle of grey herons"),
+            ("confirm_password", "a kettle of grey herons"),
+        ];
+        let missing = browser.post(path, &choice).await;
+        assert_eq!(missing.status, StatusCode::FORBIDDEN, "{path}");
+        assert!(missing.body.contains("This form could not be accepted"));
+        let cross_site = browser
+            .send(
+                TestRequest::post()
+                    .insert_header((header::ORIGIN, "https://evil.example"))
+                    .set_form(with_token(&choice, &csrf_token)),
+                path,
+            )
+            .await;
+        assert_eq!(cross_site.status, StatusCode::FORBIDDEN, "{path}");
+        // Nothing was used up: the link still works.
+        browser
+            .choose_password(&form, "a kettle of grey herons", "a kettle of grey herons")
+            .await
+            .assert_redirect(&format!(
+                "/sign-in?notice={}",
+                if path == "/reset-password" {
+                    "password-reset"
+                } else {
+                    "password-set"
+                }
+            ));
+    }
+}

@@ -5,5 +5,6 @@
 mod account;
 mod forms;
 mod headers;
+mod links;
 mod sign_in;
 mod support;

@@ -1,6 +1,6 @@
 //! The production application in-process on a fresh database, a browser that keeps cookies the
-//! way a real one does (by name and path, honouring removals), and the person's phone: TOTP
-//! codes computed independently of the product.
+//! way a real one does (by name and path, honouring removals), the person's phone (TOTP codes
+//! computed independently of the product) and their mailbox (the emails the outbox holds).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,10 +16,11 @@ use actix_web::web;
 use data_encoding::BASE32_NOPAD;
 use dsms_api::{ApiState, BodyLimit, Metrics};
 use dsms_auth::{
-    Argon2Settings, NewOrganisation, NewPerson, OrganisationKind, PasswordHasher, Role, SecRole,
-    create_organisation, create_person,
+    Argon2Settings, Client, Identity, Invitation, NewOrganisation, NewPerson, OrganisationKind,
+    PasswordHasher, Role, SecRole, create_organisation, create_person,
 };
-use dsms_core::{Actor, Clock, Email, SystemClock};
+use dsms_core::{Actor, Clock, Email, Principal, SystemClock};
+use dsms_store::outbox;
 use dsms_store::{Db, DbSettings, DbTarget, SqliteSynchronous};
 use dsms_testkit::TestDatabase;
 use hmac::{Hmac, KeyInit, Mac};
@@ -35,6 +36,8 @@ pub struct TestApp<S> {
     service: S,
     db: Db,
     hasher: PasswordHasher,
+    /// The application's identity service, for what people do outside the UI.
+    pub identity: Identity,
     /// What a browser sends as `Origin` for pages of this app.
     origin: String,
     _database: TestDatabase,
@@ -102,7 +105,7 @@ pub async fn spawn_at(
     let state = web::Data::new(ApiState {
         db: db.clone(),
         clock,
-        identity,
+        identity: identity.clone(),
         trust_forwarded_for: false,
     });
     let service = test::init_service(
@@ -114,6 +117,7 @@ pub async fn spawn_at(
         service,
         db,
         hasher,
+        identity,
         origin: public_url.to_owned(),
         _database: database,
     }
@@ -126,9 +130,25 @@ where
 {
     /// A person in a user organisation, with [`PASSWORD`], who has never signed in.
     pub fn person(&self, email: &str, must_change_password: bool) {
+        self.person_with_roles(
+            email,
+            vec![Role::OrgUser, Role::OrgReporter],
+            must_change_password,
+        );
+    }
+
+    /// A person with `roles` in a user organisation of their own, with [`PASSWORD`]; returns
+    /// them as the principal they act as.
+    fn person_with_roles(
+        &self,
+        email: &str,
+        roles: Vec<Role>,
+        must_change_password: bool,
+    ) -> Principal {
         let hash = self.hasher.hash(PASSWORD).expect("hash");
         let email = Email::parse(email).expect("email");
-        self.db
+        let person = self
+            .db
             .write_blocking(|conn| {
                 let now = SystemClock.now();
                 let actor = Actor::system("test");
@@ -151,13 +171,62 @@ where
                         email: email.clone(),
                         name: "Ada Lovelace".into(),
                         organisation_id: organisation.id,
-                        roles: vec![Role::OrgUser, Role::OrgReporter],
+                        roles,
                     },
                     &hash,
                     must_change_password,
                 )
             })
             .expect("create the person");
+        Principal::person(
+            person.id,
+            person.organisation_id,
+            OrganisationKind::User,
+            person.roles,
+        )
+        .named(person.name)
+    }
+
+    /// Invites `email` into a new organisation, as its administrator does, and returns the link
+    /// in the invitation email (path and query).
+    pub fn invite(&self, email: &str) -> String {
+        let admin =
+            self.person_with_roles(&format!("admin.of.{email}"), vec![Role::OrgAdmin], false);
+        self.identity
+            .invite(
+                &admin,
+                Invitation {
+                    email: Email::parse(email).expect("email"),
+                    name: "Grace Hopper".into(),
+                    organisation_id: None,
+                    roles: vec![Role::OrgUser],
+                },
+                &Client::default(),
+            )
+            .expect("invite");
+        let emails = self.new_emails();
+        assert_eq!(emails.len(), 1, "{emails:?}");
+        link_in(&emails[0], email, "/invitations/accept").expect("the invitation link")
+    }
+
+    /// The emails queued since the last look (their outbox payloads, JSON), oldest first. Each
+    /// is taken as a delivery worker takes it, so the next look shows only newer ones.
+    pub fn new_emails(&self) -> Vec<String> {
+        self.db
+            .write_blocking(|conn| {
+                outbox::lease_due(
+                    conn,
+                    SystemClock.now(),
+                    &["email"],
+                    "test-mailbox",
+                    Duration::from_secs(24 * 3600),
+                    1000,
+                )
+            })
+            .expect("read the outbox")
+            .into_iter()
+            .map(|row| row.payload)
+            .collect()
     }
 
     /// A browser with no cookies yet.
@@ -309,6 +378,36 @@ where
         self.post(action, &fields).await
     }
 
+    /// Opens an emailed link (path and query) as a click does: the page puts the token into a
+    /// cookie and redirects to its bare path, whose form this returns.
+    pub async fn open_link(&mut self, link: &str) -> Answer {
+        let path = link
+            .split_once('?')
+            .map_or(link, |(path, _)| path)
+            .to_owned();
+        self.get(link).await.assert_redirect(&path);
+        let form = self.get(&path).await;
+        assert_eq!(form.status, StatusCode::OK, "{path}: {}", form.body);
+        form
+    }
+
+    /// Posts `form`, a page behind an emailed link, choosing `new` (confirmed as `confirm`).
+    pub async fn choose_password(&mut self, form: &Answer, new: &str, confirm: &str) -> Answer {
+        let action = between(&form.body, "<form method=\"post\" action=\"", "\"")
+            .unwrap_or_else(|| panic!("no form in:\n{}", form.body));
+        let (token, csrf_token) = (form.field("token"), form.field("csrf_token"));
+        self.post(
+            &action,
+            &[
+                ("token", &token),
+                ("new_password", new),
+                ("confirm_password", confirm),
+                ("csrf_token", &csrf_token),
+            ],
+        )
+        .await
+    }
+
     /// The password step.
     pub async fn enter_password(&mut self, email: &str, password: &str) -> Answer {
         self.submit(
@@ -347,6 +446,20 @@ where
         self.submit("/sign-in/totp", "/sign-in/totp", &[("code", code)])
             .await
     }
+}
+
+/// The link to `path` in an email (an outbox payload) to `to`, as path and query: what a
+/// person's browser opens when they click it.
+pub fn link_in(email: &str, to: &str, path: &str) -> Option<String> {
+    if !email.contains(&format!("\"to\":[\"{to}\"]")) {
+        return None;
+    }
+    let start = format!("{PUBLIC_URL}{path}?token=");
+    let from = email.find(&start)? + PUBLIC_URL.len();
+    let length = email[from..]
+        .find(|c: char| !(c.is_ascii_alphanumeric() || "/?=-_".contains(c)))
+        .unwrap_or(email.len() - from);
+    Some(email[from..from + length].to_owned())
 }
 
 /// The authenticator secret shown for typing, decoded.
