@@ -3,4 +3,5 @@
 
 mod bootstrap;
 mod identity;
+mod incidents;
 mod operations;

@@ -48,6 +48,13 @@ use crate::problem::{Problem, ProblemField};
         crate::routes::incidents::comment,
         crate::routes::incidents::comments,
         crate::routes::incidents::history,
+        crate::routes::webhooks::create,
+        crate::routes::webhooks::list,
+        crate::routes::webhooks::get,
+        crate::routes::webhooks::update,
+        crate::routes::webhooks::delete,
+        crate::routes::webhooks::rotate_secret,
+        crate::routes::webhooks::deliveries,
     ),
     components(schemas(Problem, ProblemField)),
     modifiers(&BearerAuth),
@@ -60,6 +67,7 @@ use crate::problem::{Problem, ProblemField};
         (name = "api tokens", description = "Organisations' API tokens"),
         (name = "audit", description = "The audit log"),
         (name = "incidents", description = "Incidents: raise, follow, work, resolve"),
+        (name = "webhooks", description = "Organisations' webhook endpoints and their deliveries"),
     )
 )]
 struct ApiDoc;

@@ -50,6 +50,8 @@ text_enum! {
         ManageHubs => "manage_hubs",
         /// Read reports and diagnostics.
         ViewReports => "view_reports",
+        /// Register and manage one's organisation's webhook endpoints.
+        ManageWebhooks => "manage_webhooks",
     }
 }
 
@@ -70,6 +72,7 @@ impl Role {
                 ViewHubs,
                 ManageHubs,
                 ViewReports,
+                ManageWebhooks,
             ],
             Role::ServiceDeskManager => &[
                 ViewPeople,
@@ -108,6 +111,7 @@ impl Role {
                 OrderHubs,
                 ViewHubs,
                 ViewReports,
+                ManageWebhooks,
             ],
             Role::OrgUser => &[
                 RaiseIncidents,

@@ -18,6 +18,7 @@ pub use model::{Comment, Incident, IncidentChanges, IncidentError, NewIncident, 
 pub use policy::{Category, IncidentPolicy, Targets};
 pub use priority::{Impact, Priority, PriorityMatrix, Urgency};
 pub use service::{
-    EVENT_KIND, IdempotentCreate, IncidentFilter, Incidents, Raised, RenderCreated, event_payload,
+    EVENT_KIND, IdempotentCreate, IncidentFilter, Incidents, Raised, RenderCreated, SweepReport,
+    event_payload,
 };
 pub use sla::{ClockHours, ClockReading, ClockState, SlaClock};

@@ -316,6 +316,8 @@ impl Incidents {
             closed_at: None,
             response_due_at: None,
             resolution_due_at: None,
+            response_at_risk_at: None,
+            resolution_at_risk_at: None,
             created_at: stamp,
             updated_at: stamp,
             version: 1,
@@ -402,9 +404,10 @@ impl Incidents {
     }
 
     fn resolve_key(key: &str) -> Result<i64, IncidentError> {
+        let key = key.trim();
         key.parse::<i64>()
             .ok()
-            .or_else(|| store::id_of_reference(key))
+            .or_else(|| store::id_of_reference(&key.to_ascii_uppercase()))
             .ok_or(IncidentError::NotFound)
     }
 
@@ -488,38 +491,16 @@ impl Incidents {
             newest_first: filter.newest_first,
         };
         let now = self.now();
-        let (rows, names) = self.inner.db.read_blocking(|conn| {
+        let (loaded, page) = self.inner.db.read_blocking(|conn| {
             let rows = store::list(conn, principal, &query, page)?;
-            let names = store::names_for(conn, &rows)?;
-            Ok::<_, StoreError>((rows, names))
+            let page = Page::from_rows(rows, page, |r| r.id);
+            let next = page.next_cursor.clone();
+            Ok::<_, StoreError>((store::complete_all(conn, page.items)?, next))
         })?;
-        let (org_names, person_names) = names;
-        let page = Page::from_rows(rows, page, |r| r.id);
-        Ok(page.map(|row| {
-            let organisation_name = org_names
-                .iter()
-                .find(|(id, _)| *id == row.organisation_id)
-                .map(|(_, n)| n.clone())
-                .unwrap_or_default();
-            let assignee_name = row.assignee_id.and_then(|a| {
-                person_names
-                    .iter()
-                    .find(|(id, _)| *id == a)
-                    .map(|(_, n)| n.clone())
-            });
-            // Lists show the clocks from the stored due times; pauses are read per incident.
-            self.assemble(
-                Loaded {
-                    row,
-                    details: DetailsRow::default(),
-                    organisation_name,
-                    assignee_name,
-                    devices: Vec::new(),
-                    pauses: Vec::new(),
-                },
-                now,
-            )
-        }))
+        Ok(Page {
+            items: loaded.into_iter().map(|l| self.assemble(l, now)).collect(),
+            next_cursor: page,
+        })
     }
 
     /// Applies `changes` to an incident if it is still at `expected` (when given): field edits,
@@ -575,6 +556,11 @@ impl Incidents {
                 &mut errors,
             );
             desk_only("major", changes.major.is_some(), &mut errors);
+            if changes.major.is_some() && !principal.can(Permission::ManageIncidents) {
+                return Err(forbidden(
+                    "declare or stand down major incidents (service-desk managers)",
+                ));
+            }
             desk_only("parent_id", changes.parent_id.is_some(), &mut errors);
             desk_only(
                 "duplicate_of_id",
@@ -736,14 +722,15 @@ impl Incidents {
             if responded && row.responded_at.is_none() {
                 row.responded_at = Some(stamp);
             }
-            let pauses = store::pauses_of(conn, id)?;
-            self.set_due_times(&mut row, &pauses);
             row.version = before.row.version + 1;
             row.updated_at = stamp;
+            let pauses = store::pauses_of(conn, id)?;
+            self.set_due_times(&mut row, &pauses);
             if !store::update(conn, &row, &details, before.row.version)? {
                 return Err(IncidentError::VersionMismatch(version));
             }
             let changes_record = diff(&before.row, &before.details, &row, &details);
+            let changed = !changes_record.is_empty();
             if !changes_record.is_empty() {
                 audit::record(
                     conn,
@@ -764,7 +751,9 @@ impl Incidents {
                 store::index_for_search(conn, id, &row.title, &row.description, &comments)?;
             }
             let incident = self.assemble(store::load(conn, id)?, now);
-            emit(conn, now, "incident.updated", &incident)?;
+            if changed {
+                emit(conn, now, "incident.updated", &incident)?;
+            }
             if row.status != before.row.status {
                 let moment = match incident.status {
                     Status::Resolved => Some("incident.resolved"),
@@ -884,6 +873,15 @@ impl Incidents {
             if internal && mover != Mover::Desk {
                 return Err(forbidden("write work notes"));
             }
+            let status = Status::parse(&loaded.row.status).unwrap_or(Status::New);
+            if !status.is_open() {
+                return Err(IncidentError::Transition {
+                    detail: format!(
+                        "a {status} incident takes no more comments; raise a new one and link it"
+                    ),
+                    allowed: Vec::new(),
+                });
+            }
             let (kind, author) = match principal.actor {
                 Actor::Person { id, .. } => ("person", id),
                 Actor::ApiToken { id, .. } => ("api_token", id),
@@ -905,6 +903,7 @@ impl Incidents {
             }
             row.updated_at = stamp;
             row.version += 1;
+            self.set_due_times(&mut row, &loaded.pauses);
             store::update(conn, &row, &loaded.details, loaded.row.version)?;
             audit::record(
                 conn,
@@ -1001,13 +1000,35 @@ impl Incidents {
         Ok(page)
     }
 
+    /// Stores when each running clock falls due and becomes at risk, so queues and the sweeper
+    /// find them by index; stopped or paused clocks store nothing.
     fn set_due_times(&self, row: &mut IncidentRow, pauses: &[PauseRow]) {
-        let sla = self.read_sla(row, pauses, at(row.updated_at));
-        row.response_due_at = sla.response.due_at.map(timestamp);
-        row.resolution_due_at = sla.resolution.due_at.map(timestamp);
+        let policy = &self.inner.policy;
+        let now = at(row.updated_at);
+        let (response, resolution) = self.clocks(row, pauses);
+        let instants = |clock: &SlaClock| {
+            if clock.stopped_at.is_some() {
+                return (None, None);
+            }
+            let due = clock
+                .read(&policy.calendar, now, policy.at_risk_fraction)
+                .due_at;
+            let at_risk_target = chrono::Duration::milliseconds(
+                (clock.target.num_milliseconds() as f64 * policy.at_risk_fraction) as i64,
+            );
+            let at_risk = SlaClock {
+                target: at_risk_target,
+                ..clock.clone()
+            }
+            .read(&policy.calendar, now, policy.at_risk_fraction)
+            .due_at;
+            (due.map(timestamp), at_risk.map(timestamp))
+        };
+        (row.response_due_at, row.response_at_risk_at) = instants(&response);
+        (row.resolution_due_at, row.resolution_at_risk_at) = instants(&resolution);
     }
 
-    fn read_sla(&self, row: &IncidentRow, pauses: &[PauseRow], now: DateTime<Utc>) -> Sla {
+    fn clocks(&self, row: &IncidentRow, pauses: &[PauseRow]) -> (SlaClock, SlaClock) {
         let policy = &self.inner.policy;
         let priority = Priority::parse(i64::from(row.priority)).unwrap_or(Priority::LOWEST);
         let targets = policy.targets(priority);
@@ -1028,10 +1049,118 @@ impl Incidents {
                 .collect(),
             stopped_at: row.resolved_at.or(row.closed_at).map(at),
         };
+        (response, resolution)
+    }
+
+    fn read_sla(&self, row: &IncidentRow, pauses: &[PauseRow], now: DateTime<Utc>) -> Sla {
+        let policy = &self.inner.policy;
+        let (response, resolution) = self.clocks(row, pauses);
         Sla {
             response: response.read(&policy.calendar, now, policy.at_risk_fraction),
             resolution: resolution.read(&policy.calendar, now, policy.at_risk_fraction),
         }
+    }
+
+    /// One pass of the background work incidents need: raises each SLA at-risk and breach
+    /// event once (the event table's key lets only one server instance record it), and closes
+    /// resolved incidents whose reopen window has passed.
+    pub fn sweep(&self) -> Result<SweepReport, IncidentError> {
+        let now = self.now();
+        let stamp = timestamp(now);
+        let mut report = SweepReport::default();
+        let crossings = self
+            .inner
+            .db
+            .read_blocking(|conn| store::sla_crossings(conn, stamp, SWEEP_BATCH))?;
+        for crossing in crossings {
+            let fired = self.inner.db.write_blocking(|conn| {
+                if !store::record_sla_event(
+                    conn,
+                    crossing.incident_id,
+                    crossing.clock,
+                    crossing.kind,
+                    stamp,
+                )? {
+                    return Ok::<_, IncidentError>(false);
+                }
+                let incident = self.assemble(store::load(conn, crossing.incident_id)?, now);
+                let mut payload = event_payload(
+                    if crossing.kind == "breached" {
+                        "incident.sla_breached"
+                    } else {
+                        "incident.sla_at_risk"
+                    },
+                    now,
+                    &incident,
+                );
+                payload["clock"] = Value::from(crossing.clock);
+                dsms_store::outbox::enqueue(conn, now, EVENT_KIND, &payload)?;
+                Ok(true)
+            })?;
+            if fired {
+                if crossing.kind == "breached" {
+                    report.breached += 1;
+                } else {
+                    report.at_risk += 1;
+                }
+            }
+        }
+        let resolved = self
+            .inner
+            .db
+            .read_blocking(|conn| store::resolved(conn, SWEEP_BATCH))?;
+        let policy = &self.inner.policy;
+        for row in resolved {
+            let Some(resolved_at) = row.resolved_at else {
+                continue;
+            };
+            if policy.calendar.working_time_between(at(resolved_at), now) <= policy.reopen_window {
+                continue;
+            }
+            let closed = self.inner.db.write_blocking(|conn| {
+                let mut current = store::load(conn, row.id)?;
+                if current.row.status != Status::Resolved.as_str()
+                    || current.row.version != row.version
+                {
+                    return Ok::<_, IncidentError>(false);
+                }
+                let before = current.row.clone();
+                self.transition(
+                    conn,
+                    &mut current.row,
+                    Status::Resolved,
+                    Status::Closed,
+                    Mover::System,
+                    stamp,
+                )?;
+                current.row.version += 1;
+                current.row.updated_at = stamp;
+                if !store::update(conn, &current.row, &current.details, before.version)? {
+                    return Ok(false);
+                }
+                let actor = Actor::system("auto-close");
+                audit::record(
+                    conn,
+                    now,
+                    AuditEvent {
+                        actor: &actor,
+                        organisation_id: Some(before.organisation_id),
+                        action: "incident.updated",
+                        entity_type: "incident",
+                        entity_id: before.id.to_string(),
+                        changes: diff(&before, &current.details, &current.row, &current.details),
+                        request_id: None,
+                    },
+                )?;
+                let incident = self.assemble(store::load(conn, row.id)?, now);
+                emit(conn, now, "incident.closed", &incident)?;
+                Ok(true)
+            })?;
+            if closed {
+                report.closed += 1;
+            }
+        }
+        Ok(report)
     }
 
     fn assemble(&self, loaded: Loaded, now: DateTime<Utc>) -> Incident {
@@ -1086,6 +1215,20 @@ impl Incidents {
             version: row.version,
         }
     }
+}
+
+/// How many incidents one sweep handles of each kind; the rest wait for the next pass.
+const SWEEP_BATCH: i64 = 500;
+
+/// What one sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// At-risk events raised.
+    pub at_risk: usize,
+    /// Breach events raised.
+    pub breached: usize,
+    /// Incidents closed because their reopen window passed.
+    pub closed: usize,
 }
 
 /// The outbox kind of domain events; a dispatcher fans them out to webhooks and emails.

@@ -103,17 +103,11 @@ impl SlaClock {
             }
             cursor = pause_end.map(|e| e.max(start));
         }
-        if let Some(start) = cursor
-            && start < end
-        {
-            segments.push((
-                start,
-                if self.stopped_at.is_some() {
-                    Some(end)
-                } else {
-                    None
-                },
-            ));
+        match (cursor, self.stopped_at) {
+            (Some(start), Some(_)) if start < end => segments.push((start, Some(end))),
+            // A running clock has an open period even at the instant it starts or resumes.
+            (Some(start), None) if start <= end => segments.push((start, None)),
+            _ => {}
         }
         segments
     }
@@ -138,12 +132,15 @@ impl SlaClock {
             }
             elapsed += measured;
         }
+        // Not yet due: project from the start of the last running period. For a clock stopped
+        // within target that is when it would have fallen due, kept for reporting; a paused
+        // clock has no running period at its end, and so no due time.
         if due_at.is_none()
-            && open_ended
-            && let Some((start, _)) = segments.last()
+            && (open_ended || self.stopped_at.is_some())
+            && let Some((start, end)) = segments.last()
         {
-            let before_last = elapsed - self.measure(calendar, *start, until.max(*start));
-            due_at = Some(self.advance(calendar, *start, self.target - before_last));
+            let last = self.measure(calendar, *start, end.unwrap_or(until).max(*start));
+            due_at = Some(self.advance(calendar, *start, self.target - (elapsed - last)));
         }
         let paused =
             self.stopped_at.is_none() && self.pauses.iter().any(|(s, e)| *s <= now && e.is_none());

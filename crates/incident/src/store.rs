@@ -43,6 +43,8 @@ pub(crate) struct IncidentRow {
     pub closed_at: Option<NaiveDateTime>,
     pub response_due_at: Option<NaiveDateTime>,
     pub resolution_due_at: Option<NaiveDateTime>,
+    pub response_at_risk_at: Option<NaiveDateTime>,
+    pub resolution_at_risk_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i64,
@@ -502,21 +504,34 @@ pub(crate) fn index_for_search(
     Ok(())
 }
 
-/// Ids paired with names.
-pub(crate) type Names = Vec<(i64, String)>;
-
-/// The names of organisations and assignees for a page of incidents.
-pub(crate) fn names_for(
+/// Completes a page of incidents with their details, devices, pauses and names, in five
+/// queries whatever the page size.
+pub(crate) fn complete_all(
     conn: &mut DbConnection,
-    rows: &[IncidentRow],
-) -> Result<(Names, Names), StoreError> {
+    rows: Vec<IncidentRow>,
+) -> Result<Vec<Loaded>, StoreError> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let orgs: Vec<i64> = rows.iter().map(|r| r.organisation_id).collect();
     let assignees: Vec<i64> = rows.iter().filter_map(|r| r.assignee_id).collect();
-    let org_names = organisations::table
+    let details: Vec<DetailsRow> = incident_details::table
+        .filter(incident_details::incident_id.eq_any(&ids))
+        .select(DetailsRow::as_select())
+        .load(conn)?;
+    let devices: Vec<(i64, String)> = incident_devices::table
+        .filter(incident_devices::incident_id.eq_any(&ids))
+        .order((incident_devices::incident_id, incident_devices::device_id))
+        .select((incident_devices::incident_id, incident_devices::device_id))
+        .load(conn)?;
+    let pauses: Vec<(i64, PauseRow)> = incident_pauses::table
+        .filter(incident_pauses::incident_id.eq_any(&ids))
+        .order(incident_pauses::id.asc())
+        .select((incident_pauses::incident_id, PauseRow::as_select()))
+        .load(conn)?;
+    let org_names: Vec<(i64, String)> = organisations::table
         .filter(organisations::id.eq_any(orgs))
         .select((organisations::id, organisations::name))
         .load(conn)?;
-    let person_names = if assignees.is_empty() {
+    let person_names: Vec<(i64, String)> = if assignees.is_empty() {
         Vec::new()
     } else {
         people::table
@@ -524,7 +539,158 @@ pub(crate) fn names_for(
             .select((people::id, people::name))
             .load(conn)?
     };
-    Ok((org_names, person_names))
+    let name_of = |names: &[(i64, String)], id: i64| {
+        names.iter().find(|(k, _)| *k == id).map(|(_, n)| n.clone())
+    };
+    Ok(rows
+        .into_iter()
+        .map(|row| Loaded {
+            details: details
+                .iter()
+                .find(|d| d.incident_id == row.id)
+                .cloned()
+                .unwrap_or_default(),
+            organisation_name: name_of(&org_names, row.organisation_id).unwrap_or_default(),
+            assignee_name: row.assignee_id.and_then(|a| name_of(&person_names, a)),
+            devices: devices
+                .iter()
+                .filter(|(id, _)| *id == row.id)
+                .map(|(_, d)| d.clone())
+                .collect(),
+            pauses: pauses
+                .iter()
+                .filter(|(id, _)| *id == row.id)
+                .map(|(_, p)| p.clone())
+                .collect(),
+            row,
+        })
+        .collect())
+}
+
+/// An SLA clock that has crossed its at-risk or due instant.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Crossing {
+    pub incident_id: i64,
+    pub clock: &'static str,
+    pub kind: &'static str,
+}
+
+/// Running clocks that have crossed a threshold whose event is not yet recorded.
+pub(crate) fn sla_crossings(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<Crossing>, StoreError> {
+    use dsms_store::schema::incident_sla_events as events;
+    let not_fired = |clock: &'static str, kind: &'static str| {
+        diesel::dsl::not(diesel::dsl::exists(
+            events::table
+                .filter(events::incident_id.eq(incidents::id))
+                .filter(events::clock.eq(clock))
+                .filter(events::kind.eq(kind)),
+        ))
+    };
+    let mut out = Vec::new();
+    let mut add = |ids: Vec<i64>, clock: &'static str, kind: &'static str| {
+        out.extend(ids.into_iter().map(|incident_id| Crossing {
+            incident_id,
+            clock,
+            kind,
+        }));
+    };
+    let open = incidents::closed_at.is_null();
+    add(
+        incidents::table
+            .filter(open)
+            .filter(incidents::responded_at.is_null())
+            .filter(incidents::response_due_at.le(now))
+            .filter(not_fired("response", "breached"))
+            .select(incidents::id)
+            .limit(limit)
+            .load(conn)?,
+        "response",
+        "breached",
+    );
+    add(
+        incidents::table
+            .filter(open)
+            .filter(incidents::responded_at.is_null())
+            .filter(incidents::response_at_risk_at.le(now))
+            .filter(not_fired("response", "at_risk"))
+            .select(incidents::id)
+            .limit(limit)
+            .load(conn)?,
+        "response",
+        "at_risk",
+    );
+    add(
+        incidents::table
+            .filter(open)
+            .filter(incidents::resolved_at.is_null())
+            .filter(incidents::resolution_due_at.le(now))
+            .filter(not_fired("resolution", "breached"))
+            .select(incidents::id)
+            .limit(limit)
+            .load(conn)?,
+        "resolution",
+        "breached",
+    );
+    add(
+        incidents::table
+            .filter(open)
+            .filter(incidents::resolved_at.is_null())
+            .filter(incidents::resolution_at_risk_at.le(now))
+            .filter(not_fired("resolution", "at_risk"))
+            .select(incidents::id)
+            .limit(limit)
+            .load(conn)?,
+        "resolution",
+        "at_risk",
+    );
+    Ok(out)
+}
+
+/// Records that an SLA event fired; false when it already had (another instance got there
+/// first). A savepoint keeps the refused insert from spoiling the surrounding transaction.
+pub(crate) fn record_sla_event(
+    conn: &mut DbConnection,
+    incident_id: i64,
+    clock: &str,
+    kind: &str,
+    at: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    use dsms_store::schema::incident_sla_events as events;
+    let inserted = conn.transaction(|c| {
+        diesel::insert_into(events::table)
+            .values((
+                events::incident_id.eq(incident_id),
+                events::clock.eq(clock),
+                events::kind.eq(kind),
+                events::fired_at.eq(at),
+            ))
+            .execute(c)
+    });
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Resolved incidents, oldest resolution first, for automatic closure.
+pub(crate) fn resolved(
+    conn: &mut DbConnection,
+    limit: i64,
+) -> Result<Vec<IncidentRow>, StoreError> {
+    Ok(incidents::table
+        .filter(incidents::status.eq("resolved"))
+        .order(incidents::resolved_at.asc())
+        .limit(limit)
+        .select(IncidentRow::as_select())
+        .load(conn)?)
 }
 
 /// Whether a person exists, is active and works for the operator (may be assigned incidents).

@@ -23,6 +23,7 @@ pub struct Application {
     server: Server,
     handle: ServerHandle,
     worker: JoinHandle<()>,
+    background_workers: Vec<JoinHandle<()>>,
     stop_worker: watch::Sender<bool>,
     initial_admin: Option<InitialCredentials>,
     db: Db,
@@ -77,7 +78,8 @@ impl Application {
         let mailer = Mailer::new(&config.email_settings()).context("email.from or [smtp]")?;
         let worker = OutboxWorker::new(db.clone(), mailer, config.worker_settings(), clock.clone());
         let (stop_worker, worker_stopped) = watch::channel(false);
-        let worker = tokio::spawn(worker.run(worker_stopped));
+        let worker = tokio::spawn(worker.run(worker_stopped.clone()));
+        let worker_stopped_for_sweeper = worker_stopped.clone();
 
         let listen = config.listen_addr()?;
         let listener =
@@ -92,13 +94,40 @@ impl Application {
                  instances on one database must share one key (DSMS_AUTH_SECRET_KEY)"
             );
         }
+        let master_key = config.master_key()?;
         let identity = dsms_auth::Identity::new(
             db.clone(),
             clock.clone(),
             config.argon2()?,
-            &config.master_key()?,
+            &master_key,
             config.identity_settings(),
         )?;
+        let webhooks = dsms_webhooks::Webhooks::new(
+            db.clone(),
+            clock.clone(),
+            &master_key,
+            config.webhook_settings(),
+        );
+        let incidents =
+            dsms_incident::Incidents::new(db.clone(), clock.clone(), config.incident_policy()?);
+        let mut background_workers = vec![
+            tokio::spawn(
+                webhooks
+                    .dispatcher(config.worker_settings())
+                    .run(worker_stopped.clone()),
+            ),
+            tokio::spawn(
+                webhooks
+                    .delivery_worker(config.worker_settings())
+                    .run(worker_stopped),
+            ),
+        ];
+        background_workers.push(tokio::spawn(sweep_incidents(
+            incidents.clone(),
+            Duration::from_secs(config.incidents.sweep_interval_secs),
+            worker_stopped_for_sweeper,
+        )));
+        let webhooks = web::Data::new(webhooks);
         let state = web::Data::new(ApiState {
             db: db.clone(),
             clock,
@@ -106,15 +135,12 @@ impl Application {
             trust_forwarded_for: config.http.trust_forwarded_for,
         });
         let metrics = web::Data::new(Metrics::new());
-        let incidents = web::Data::new(dsms_incident::Incidents::new(
-            db.clone(),
-            state.clock.clone(),
-            config.incident_policy()?,
-        ));
+        let incidents = web::Data::new(incidents);
         let limit = BodyLimit(config.http.body_limit_bytes);
         let mut server = HttpServer::new(move || {
             dsms_api::app(state.clone(), metrics.clone(), limit)
                 .app_data(incidents.clone())
+                .app_data(webhooks.clone())
                 .configure(dsms_web::configure)
         })
         .listen(listener)?
@@ -135,6 +161,7 @@ impl Application {
             server,
             handle,
             worker,
+            background_workers,
             stop_worker,
             initial_admin,
             db,
@@ -179,8 +206,44 @@ impl Application {
         {
             tracing::warn!("the delivery worker did not stop in time");
         }
+        for worker in self.background_workers {
+            if tokio::time::timeout(Duration::from_secs(30), worker)
+                .await
+                .is_err()
+            {
+                tracing::warn!("a background worker did not stop in time");
+            }
+        }
         tracing::info!("stopped");
         served.context("the HTTP server failed")
+    }
+}
+
+/// Runs the incident sweep (SLA events, automatic closure) every `interval` until shutdown.
+/// Every instance may run it: each event is recorded once by the database's keys.
+async fn sweep_incidents(
+    incidents: dsms_incident::Incidents,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    while !*shutdown.borrow_and_update() {
+        let pass = incidents.clone();
+        match tokio::task::spawn_blocking(move || pass.sweep()).await {
+            Ok(Ok(report)) if report != dsms_incident::SweepReport::default() => {
+                tracing::info!(?report, "incident sweep");
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "incident sweep failed; retrying next tick"),
+            Err(error) => tracing::warn!(%error, "incident sweep did not complete"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            changed = shutdown.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+            }
+        }
     }
 }
 

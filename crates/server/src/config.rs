@@ -119,6 +119,22 @@ pub struct Config {
     pub incidents: IncidentsConfig,
     /// The first administrator.
     pub bootstrap: BootstrapConfig,
+    /// Webhook deliveries.
+    pub webhooks: WebhooksConfig,
+}
+
+/// `[webhooks]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// Allow http:// and loopback receivers (development and tests only).
+    pub allow_insecure_localhost: bool,
+    /// One delivery's time limit, s.
+    pub timeout_secs: u64,
+    /// Disable an endpoint failing for at least this long, h ...
+    pub disable_after_hours: u64,
+    /// ... and at least this many attempts in a row.
+    pub disable_after_failures: u32,
 }
 
 /// `[calendar]`.
@@ -147,6 +163,8 @@ pub struct IncidentsConfig {
     pub at_risk_fraction: f64,
     /// Reopen window, working days.
     pub reopen_window_working_days: u32,
+    /// Sweep interval, s.
+    pub sweep_interval_secs: u64,
     /// Impact rows × urgency columns → priority.
     pub priority_matrix: Vec<Vec<i64>>,
     /// Targets per priority.
@@ -486,6 +504,30 @@ impl Config {
                 ),
             ));
         }
+        let w = &self.webhooks;
+        if w.timeout_secs == 0 {
+            return Err(invalid("webhooks.timeout_secs", "must be above 0"));
+        }
+        if w.disable_after_hours == 0 {
+            return Err(invalid("webhooks.disable_after_hours", "must be above 0"));
+        }
+        if w.disable_after_failures == 0 {
+            return Err(invalid(
+                "webhooks.disable_after_failures",
+                "must be above 0",
+            ));
+        }
+        if self.outbox.lease_secs <= u64::from(self.outbox.batch_size) * w.timeout_secs {
+            // One endpoint's deliveries in a batch are sent one after another; a lease that runs
+            // out before their outcomes are recorded lets another instance send them again.
+            return Err(invalid(
+                "outbox.lease_secs",
+                format!(
+                    "must exceed outbox.batch_size × webhooks.timeout_secs ({} s)",
+                    u64::from(self.outbox.batch_size) * w.timeout_secs
+                ),
+            ));
+        }
         self.argon2()?;
         self.incident_policy()?;
         if let Some(key) = self.auth.secret_key.value() {
@@ -596,6 +638,17 @@ impl Config {
                 base: Duration::from_millis(self.outbox.backoff_base_ms),
                 max: Duration::from_millis(self.outbox.backoff_max_ms),
             },
+        }
+    }
+
+    /// How webhooks behave; their workers pace themselves like the email worker.
+    pub fn webhook_settings(&self) -> dsms_webhooks::WebhookSettings {
+        let w = &self.webhooks;
+        dsms_webhooks::WebhookSettings {
+            allow_insecure_localhost: w.allow_insecure_localhost,
+            timeout: Duration::from_secs(w.timeout_secs),
+            disable_after: Duration::from_secs(w.disable_after_hours.saturating_mul(3600)),
+            disable_after_failures: w.disable_after_failures,
         }
     }
 
@@ -759,6 +812,9 @@ impl Config {
         };
         policy.reopen_window =
             day * i32::try_from(i.reopen_window_working_days).unwrap_or(i32::MAX);
+        if i.sweep_interval_secs == 0 {
+            return Err(invalid("incidents.sweep_interval_secs", "must be above 0"));
+        }
         if i.categories.is_empty() {
             return Err(invalid(
                 "incidents.categories",
@@ -957,6 +1013,25 @@ mod tests {
             ]),
         )
         .unwrap_err();
+        assert!(err.to_string().contains("outbox.lease_secs"), "{err}");
+    }
+
+    #[test]
+    fn webhooks_default_to_safe_settings_and_overrides_are_checked() {
+        let settings = Config::load(None, env(&[])).unwrap().webhook_settings();
+        assert!(!settings.allow_insecure_localhost);
+        assert_eq!(settings.timeout, Duration::from_secs(10));
+        assert_eq!(settings.disable_after, Duration::from_secs(24 * 3600));
+        assert_eq!(settings.disable_after_failures, 10);
+        let config = Config::load(
+            None,
+            env(&[("DSMS_WEBHOOKS_ALLOW_INSECURE_LOCALHOST", "true")]),
+        )
+        .unwrap();
+        assert!(config.webhook_settings().allow_insecure_localhost);
+        let err = Config::load(None, env(&[("DSMS_WEBHOOKS_TIMEOUT_SECS", "0")])).unwrap_err();
+        assert!(err.to_string().contains("webhooks.timeout_secs"), "{err}");
+        let err = Config::load(None, env(&[("DSMS_WEBHOOKS_TIMEOUT_SECS", "30")])).unwrap_err();
         assert!(err.to_string().contains("outbox.lease_secs"), "{err}");
     }
 

@@ -183,6 +183,8 @@ diesel::table! {
         closed_at -> Nullable<Timestamp>,
         response_due_at -> Nullable<Timestamp>,
         resolution_due_at -> Nullable<Timestamp>,
+        response_at_risk_at -> Nullable<Timestamp>,
+        resolution_at_risk_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
@@ -252,6 +254,41 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> BigInt,
+        organisation_id -> BigInt,
+        url -> Text,
+        description -> Text,
+        events -> Text,
+        secret_sealed -> Text,
+        status -> Text,
+        disabled_reason -> Nullable<Text>,
+        consecutive_failures -> Integer,
+        first_failure_at -> Nullable<Timestamp>,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> BigInt,
+        endpoint_id -> BigInt,
+        outbox_id -> BigInt,
+        event_type -> Text,
+        event_id -> BigInt,
+        attempt -> Integer,
+        status_code -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        duration_ms -> BigInt,
+        delivered -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(organisation_sec_roles -> organisations (organisation_id));
 diesel::joinable!(people -> organisations (organisation_id));
 diesel::joinable!(person_roles -> people (person_id));
@@ -266,6 +303,8 @@ diesel::joinable!(incident_devices -> incidents (incident_id));
 diesel::joinable!(incident_pauses -> incidents (incident_id));
 diesel::joinable!(incident_comments -> incidents (incident_id));
 diesel::joinable!(incident_sla_events -> incidents (incident_id));
+diesel::joinable!(webhook_endpoints -> organisations (organisation_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
@@ -287,4 +326,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     incident_comments,
     incident_sla_events,
     idempotency_keys,
+    webhook_endpoints,
+    webhook_deliveries,
 );

@@ -27,6 +27,8 @@ CREATE TABLE incidents (
     closed_at TIMESTAMP,
     response_due_at TIMESTAMP,
     resolution_due_at TIMESTAMP,
+    response_at_risk_at TIMESTAMP,
+    resolution_at_risk_at TIMESTAMP,
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL,
     version BIGINT NOT NULL DEFAULT 1
@@ -36,6 +38,9 @@ CREATE INDEX incidents_status_priority ON incidents (status, priority, id);
 CREATE INDEX incidents_assignee ON incidents (assignee_id, status, id);
 CREATE INDEX incidents_group ON incidents (assignment_group, status, id);
 CREATE INDEX incidents_resolution_due ON incidents (resolution_due_at) WHERE resolved_at IS NULL;
+CREATE INDEX incidents_resolution_at_risk ON incidents (resolution_at_risk_at) WHERE resolved_at IS NULL;
+CREATE INDEX incidents_response_due ON incidents (response_due_at) WHERE responded_at IS NULL;
+CREATE INDEX incidents_resolved ON incidents (status, resolved_at) WHERE status = 'resolved';
 CREATE INDEX incidents_parent ON incidents (parent_id) WHERE parent_id IS NOT NULL;
 
 -- The rest of what the SEC asks to be recorded, kept apart from the columns queues filter on.

@@ -461,7 +461,11 @@ async fn a_password_reset_link_expires_and_a_newer_one_replaces_it() {
     // A second request within a minute sends nothing (no mailbox flooding).
     let queued = app.outbox_rows().await;
     request_reset(&app, &admin.email).await;
-    assert_eq!(app.outbox_rows().await, queued, "one reset email a minute at most");
+    assert_eq!(
+        app.outbox_rows().await,
+        queued,
+        "one reset email a minute at most"
+    );
     app.advance(Duration::seconds(61));
     request_reset(&app, &admin.email).await;
     let second = app

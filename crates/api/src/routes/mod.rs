@@ -8,6 +8,7 @@ pub(crate) mod incidents;
 pub(crate) mod organisations;
 pub(crate) mod tokens;
 pub(crate) mod users;
+pub(crate) mod webhooks;
 
 use actix_web::web;
 
@@ -19,6 +20,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .configure(users::configure)
             .configure(tokens::configure)
             .configure(audit::configure)
-            .configure(incidents::configure),
+            .configure(incidents::configure)
+            .configure(webhooks::configure),
     );
 }
