@@ -38,6 +38,8 @@ pub struct TestApp<S> {
     hasher: PasswordHasher,
     /// The application's identity service, for what people do outside the UI.
     pub identity: Identity,
+    /// The application's clock: the wall clock until a test moves it on.
+    pub clock: Arc<dsms_core::ManualClock>,
     /// What a browser sends as `Origin` for pages of this app.
     origin: String,
     _database: TestDatabase,
@@ -74,7 +76,8 @@ pub async fn spawn_at(
     })
     .expect("pool");
     db.migrate().expect("migrate");
-    let clock: dsms_core::SharedClock = Arc::new(SystemClock);
+    let manual = Arc::new(dsms_core::ManualClock::new(SystemClock.now()));
+    let clock: dsms_core::SharedClock = manual.clone();
     let hasher = PasswordHasher::new(Argon2Settings {
         memory_kib: 1024,
         iterations: 1,
@@ -118,6 +121,7 @@ pub async fn spawn_at(
         db,
         hasher,
         identity,
+        clock: manual,
         origin: public_url.to_owned(),
         _database: database,
     }
@@ -150,7 +154,7 @@ where
         let person = self
             .db
             .write_blocking(|conn| {
-                let now = SystemClock.now();
+                let now = self.clock.now();
                 let actor = Actor::system("test");
                 let organisation = create_organisation(
                     conn,
@@ -216,7 +220,7 @@ where
             .write_blocking(|conn| {
                 outbox::lease_due(
                     conn,
-                    SystemClock.now(),
+                    self.clock.now(),
                     &["email"],
                     "test-mailbox",
                     Duration::from_secs(24 * 3600),
