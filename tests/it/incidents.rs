@@ -297,6 +297,25 @@ async fn organisations_never_see_work_notes() {
 
     let history = expect(supplier.user.get(&format!("{path}/history")).await, 200).await;
     assert!(!history.to_string().contains("work_note"));
+    let audit = expect(
+        supplier
+            .admin
+            .get("/api/v1/audit?entity_type=incident&limit=500")
+            .await,
+        200,
+    )
+    .await;
+    assert!(
+        !audit.to_string().contains("work_note"),
+        "organisations never see that a work note was written: {audit}"
+    );
+    let staff_audit = expect(
+        dcc.get("/api/v1/audit?entity_type=incident&limit=500")
+            .await,
+        200,
+    )
+    .await;
+    assert!(staff_audit.to_string().contains("incident.work_note_added"));
     let search = expect(supplier.user.get("/api/v1/incidents?q=VX").await, 200).await;
     assert!(
         ids(&search).is_empty(),

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real application over real HTTP, on SQLite by default and on
 //! PostgreSQL when `DSMS_TEST_DATABASE_URL` is set.
 
+mod attachments;
 mod bootstrap;
 mod identity;
 mod incidents;

@@ -3,6 +3,7 @@
 //!
 //! Depends on `dsms-core` (and, for storage, `dsms-store`) only; knows nothing of HTTP.
 
+mod attachment;
 pub mod calendar;
 pub mod lifecycle;
 mod model;
@@ -12,6 +13,7 @@ mod service;
 pub mod sla;
 mod store;
 
+pub use attachment::{Attachment, MAX_FILENAME_CHARS};
 pub use calendar::{BankHoliday, BusinessCalendar, CalendarError};
 pub use lifecycle::{Mover, Status, TRANSITIONS, Transition};
 pub use model::{Comment, Incident, IncidentChanges, IncidentError, NewIncident, Raiser, Sla};

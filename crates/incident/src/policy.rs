@@ -1,5 +1,6 @@
 //! The configurable rules incidents follow: the priority matrix, SLA targets per priority, the
-//! at-risk threshold, the reopen window, the category catalogue and the business calendar.
+//! at-risk threshold, the reopen window, the category catalogue, the business calendar and the
+//! largest attachment.
 
 use chrono::Duration;
 
@@ -44,6 +45,8 @@ pub struct IncidentPolicy {
     pub categories: Vec<Category>,
     /// Working hours, working days and holidays.
     pub calendar: BusinessCalendar,
+    /// The largest file that may be attached to an incident, in bytes.
+    pub max_attachment_bytes: usize,
 }
 
 /// A working day of the default calendar (08:00–18:00).
@@ -103,6 +106,7 @@ impl Default for IncidentPolicy {
                 category("other", "Other"),
             ],
             calendar: BusinessCalendar::england_and_wales(),
+            max_attachment_bytes: 10 * 1024 * 1024,
         }
     }
 }

@@ -14,6 +14,7 @@ use dsms_store::idempotency::{self, Recorded};
 use dsms_store::{Db, DbConnection, StoreError, timestamp};
 use serde_json::Value;
 
+use crate::attachment::{self, Attachment};
 use crate::lifecycle::{self, Mover, Status};
 use crate::model::{Comment, Incident, IncidentChanges, IncidentError, NewIncident, Raiser, Sla};
 use crate::policy::IncidentPolicy;
@@ -973,6 +974,179 @@ impl Incidents {
             .collect())
     }
 
+    /// Attaches a file to an incident, under the same rules as a comment: a visible, open
+    /// incident; the raising organisation or the service desk; `internal` (a file for a work
+    /// note, never shown to organisations) for the service desk only. The file must not be empty
+    /// or larger than the policy allows, and its bytes must be of an accepted type that agrees
+    /// with `declared_content_type` (absent or `application/octet-stream`: the type the bytes
+    /// show).
+    #[allow(clippy::too_many_arguments)]
+    pub fn attach(
+        &self,
+        principal: &Principal,
+        key: &str,
+        filename: &str,
+        declared_content_type: Option<&str>,
+        bytes: &[u8],
+        internal: bool,
+        request_id: Option<&str>,
+    ) -> Result<Attachment, IncidentError> {
+        principal.require(Permission::ViewIncidents, "see incidents")?;
+        let id = Self::resolve_key(key)?;
+        let now = self.now();
+        let stamp = timestamp(now);
+        let limit = self.inner.policy.max_attachment_bytes;
+        // Checked and hashed before the transaction, so the write lock is held only to write.
+        let mut errors = ValidationErrors::default();
+        let filename = attachment::safe_filename(filename, &mut errors);
+        let content_type = if bytes.is_empty() {
+            errors.push("file", "must not be empty");
+            String::new()
+        } else if bytes.len() > limit {
+            errors.push("file", format!("must be at most {limit} bytes"));
+            String::new()
+        } else {
+            attachment::checked_content_type(declared_content_type, bytes, &mut errors)
+        };
+        errors.into_result()?;
+        let sha256 = attachment::sha256_hex(bytes);
+        let size_bytes = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
+        self.inner.db.write_blocking(|conn| {
+            let loaded = store::load_visible(conn, principal, id)?;
+            let mover = Self::mover(principal, loaded.row.organisation_id)
+                .ok_or_else(|| forbidden("attach files to incidents"))?;
+            if internal && mover != Mover::Desk {
+                return Err(forbidden("attach files to work notes"));
+            }
+            let status = Status::parse(&loaded.row.status).unwrap_or(Status::New);
+            if !status.is_open() {
+                return Err(IncidentError::Transition {
+                    detail: format!(
+                        "a {status} incident takes no more attachments; raise a new one and link it"
+                    ),
+                    allowed: Vec::new(),
+                });
+            }
+            let (kind, uploader) = match principal.actor {
+                Actor::Person { id, .. } => ("person", id),
+                Actor::ApiToken { id, .. } => ("api_token", id),
+                Actor::System { .. } => return Err(forbidden("attach files as the system")),
+            };
+            let attachment_id = store::insert_attachment(
+                conn,
+                &store::NewAttachmentRow {
+                    incident_id: id,
+                    filename: &filename,
+                    content_type: &content_type,
+                    size_bytes,
+                    sha256: &sha256,
+                    data: bytes,
+                    internal,
+                    uploaded_by_kind: kind,
+                    uploaded_by_id: uploader,
+                    uploaded_by_name: &principal.display_name,
+                    created_at: stamp,
+                },
+            )?;
+            let mut row = loaded.row.clone();
+            row.updated_at = stamp;
+            row.version += 1;
+            self.set_due_times(&mut row, &loaded.pauses);
+            store::update(conn, &row, &loaded.details, loaded.row.version)?;
+            audit::record(
+                conn,
+                now,
+                AuditEvent {
+                    actor: &principal.actor,
+                    organisation_id: Some(row.organisation_id),
+                    action: if internal {
+                        "incident.work_note_attachment_added"
+                    } else {
+                        ATTACHMENT_ADDED
+                    },
+                    entity_type: "incident",
+                    entity_id: id.to_string(),
+                    // Like a work note's, a work-note file's entry names nothing of it but
+                    // its id, as organisations can read their records' audit entries.
+                    changes: if internal {
+                        Changes::new()
+                            .created("attachment_id", attachment_id)
+                            .created("internal", true)
+                    } else {
+                        Changes::new()
+                            .created("attachment_id", attachment_id)
+                            .created("filename", filename.as_str())
+                            .created("content_type", content_type.as_str())
+                            .created("size_bytes", size_bytes)
+                            .created("sha256", sha256.as_str())
+                    },
+                    request_id,
+                },
+            )?;
+            if !internal {
+                let incident = self.assemble(store::load(conn, id)?, now);
+                let mut payload = event_payload(ATTACHMENT_ADDED, now, &incident);
+                payload["attachment"] = serde_json::json!({
+                    "id": attachment_id.to_string(),
+                    "filename": filename,
+                    "content_type": content_type,
+                    "size_bytes": size_bytes,
+                    "sha256": sha256,
+                    "uploaded_by": principal.display_name,
+                });
+                dsms_store::outbox::enqueue(conn, now, EVENT_KIND, &payload)?;
+            }
+            Ok(Attachment {
+                id: attachment_id,
+                incident_id: id,
+                filename,
+                content_type,
+                size_bytes,
+                sha256,
+                internal,
+                uploaded_by_kind: kind.to_owned(),
+                uploaded_by_id: uploader,
+                uploaded_by_name: principal.display_name.clone(),
+                created_at: stamp,
+            })
+        })
+    }
+
+    /// The files attached to an incident, oldest first, without their bytes; files of work
+    /// notes for the service desk only.
+    pub fn attachments(
+        &self,
+        principal: &Principal,
+        key: &str,
+    ) -> Result<Vec<Attachment>, IncidentError> {
+        principal.require(Permission::ViewIncidents, "see incidents")?;
+        let id = Self::resolve_key(key)?;
+        let staff = principal.is_operator_staff();
+        let rows = self.inner.db.read_blocking(|conn| {
+            store::load_visible(conn, principal, id)?;
+            store::attachments(conn, id, staff)
+        })?;
+        Ok(rows.into_iter().map(Attachment::from).collect())
+    }
+
+    /// One attached file with its bytes, if the caller may see it: not found otherwise,
+    /// including a work note's file asked for by an organisation.
+    pub fn attachment(
+        &self,
+        principal: &Principal,
+        key: &str,
+        attachment_id: i64,
+    ) -> Result<(Attachment, Vec<u8>), IncidentError> {
+        principal.require(Permission::ViewIncidents, "see incidents")?;
+        let id = Self::resolve_key(key)?;
+        let staff = principal.is_operator_staff();
+        let (row, data) = self.inner.db.read_blocking(|conn| {
+            store::load_visible(conn, principal, id)?;
+            store::attachment(conn, id, attachment_id, staff)
+        })?;
+        Ok((Attachment::from(row), data))
+    }
+
     /// Every change to an incident, newest first. Organisations do not see work-note events.
     pub fn history(
         &self,
@@ -994,8 +1168,7 @@ impl Incidents {
         })?;
         let mut page = Page::from_rows(rows, page, |e| e.id);
         if !staff {
-            page.items
-                .retain(|e| e.action != "incident.work_note_added");
+            page.items.retain(|e| !e.action.contains("work_note"));
         }
         Ok(page)
     }
@@ -1229,6 +1402,27 @@ pub struct SweepReport {
     pub breached: usize,
     /// Incidents closed because their reopen window passed.
     pub closed: usize,
+}
+
+/// The history action and domain event of a file attached to an incident.
+const ATTACHMENT_ADDED: &str = "incident.attachment_added";
+
+impl From<store::AttachmentRow> for Attachment {
+    fn from(a: store::AttachmentRow) -> Self {
+        Self {
+            id: a.id,
+            incident_id: a.incident_id,
+            filename: a.filename,
+            content_type: a.content_type,
+            size_bytes: a.size_bytes,
+            sha256: a.sha256,
+            internal: a.internal,
+            uploaded_by_kind: a.uploaded_by_kind,
+            uploaded_by_id: a.uploaded_by_id,
+            uploaded_by_name: a.uploaded_by_name,
+            created_at: a.created_at,
+        }
+    }
 }
 
 /// The outbox kind of domain events; a dispatcher fans them out to webhooks and emails.

@@ -113,7 +113,7 @@ impl Application {
         let mut background_workers = vec![
             tokio::spawn(
                 webhooks
-                    .dispatcher(config.worker_settings())
+                    .dispatcher(config.worker_settings(), config.notification_settings())
                     .run(worker_stopped.clone()),
             ),
             tokio::spawn(

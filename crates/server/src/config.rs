@@ -171,6 +171,13 @@ pub struct IncidentsConfig {
     pub targets: Vec<TargetConfig>,
     /// The category catalogue.
     pub categories: Vec<CategoryConfig>,
+    /// The largest file that may be attached to an incident, MiB.
+    #[serde(default = "default_max_attachment_mb")]
+    pub max_attachment_mb: u32,
+}
+
+fn default_max_attachment_mb() -> u32 {
+    10
 }
 
 /// One priority's targets.
@@ -652,6 +659,14 @@ impl Config {
         }
     }
 
+    /// How incident emails are written: links to `http.public_url`, the reopen window.
+    pub fn notification_settings(&self) -> dsms_webhooks::NotificationSettings {
+        dsms_webhooks::NotificationSettings {
+            public_url: self.http.public_url.clone(),
+            reopen_window_working_days: self.incidents.reopen_window_working_days,
+        }
+    }
+
     /// The password hasher.
     pub fn argon2(&self) -> Result<dsms_auth::PasswordHasher, ConfigError> {
         dsms_auth::PasswordHasher::new(dsms_auth::Argon2Settings {
@@ -812,6 +827,13 @@ impl Config {
         };
         policy.reopen_window =
             day * i32::try_from(i.reopen_window_working_days).unwrap_or(i32::MAX);
+        if !(1..=100).contains(&i.max_attachment_mb) {
+            return Err(invalid(
+                "incidents.max_attachment_mb",
+                "must be from 1 to 100",
+            ));
+        }
+        policy.max_attachment_bytes = i.max_attachment_mb as usize * 1024 * 1024;
         if i.sweep_interval_secs == 0 {
             return Err(invalid("incidents.sweep_interval_secs", "must be above 0"));
         }

@@ -154,6 +154,11 @@ pub fn list(
         audit_log::organisation_id,
         principal
     );
+    if !principal.is_operator_staff() {
+        // Work notes and their files belong to the service desk: organisations never see even
+        // that one was written.
+        query = query.filter(audit_log::action.not_like("%work\\_note%").escape('\\'));
+    }
     if let Some(t) = &filter.entity_type {
         query = query.filter(audit_log::entity_type.eq(t.clone()));
     }

@@ -289,6 +289,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    incident_attachments (id) {
+        id -> BigInt,
+        incident_id -> BigInt,
+        filename -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        data -> Binary,
+        internal -> Bool,
+        uploaded_by_kind -> Text,
+        uploaded_by_id -> BigInt,
+        uploaded_by_name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(organisation_sec_roles -> organisations (organisation_id));
 diesel::joinable!(people -> organisations (organisation_id));
 diesel::joinable!(person_roles -> people (person_id));
@@ -305,6 +322,7 @@ diesel::joinable!(incident_comments -> incidents (incident_id));
 diesel::joinable!(incident_sla_events -> incidents (incident_id));
 diesel::joinable!(webhook_endpoints -> organisations (organisation_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(incident_attachments -> incidents (incident_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
@@ -328,4 +346,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     webhook_endpoints,
     webhook_deliveries,
+    incident_attachments,
 );

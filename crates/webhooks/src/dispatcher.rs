@@ -1,10 +1,14 @@
-//! Fan-out: each domain event (an outbox row of kind `event`) becomes one outbox row of kind
-//! `webhook` per active endpoint of the event's organisation that subscribes to its type.
+//! The dispatcher: each domain event (an outbox row of kind `event`) is handed to every
+//! [`Subscriber`] — the webhook fan-out, which queues one outbox row of kind `webhook` per active
+//! endpoint of the event's organisation subscribed to its type, and the
+//! [`Notifications`](crate::notifications::Notifications), which queue emails to the people the
+//! event concerns — and then marked delivered.
 //!
-//! The lease, the fan-out and marking the event delivered are one transaction: on PostgreSQL the
-//! leased event rows stay locked (`FOR UPDATE SKIP LOCKED`) until it commits, and on SQLite the
-//! transaction holds the write lock, so however many dispatchers run, each event is fanned out
-//! exactly once — or, if the transaction fails, not at all and again later.
+//! The lease, every subscriber's work and marking the event delivered are one transaction: on
+//! PostgreSQL the leased event rows stay locked (`FOR UPDATE SKIP LOCKED`) until it commits, and
+//! on SQLite the transaction holds the write lock, so however many dispatchers run, each event is
+//! fanned out and notified exactly once — or, if the transaction fails, not at all and again
+//! later. This is the only consumer of `event` rows.
 
 use std::sync::Arc;
 
@@ -17,8 +21,10 @@ use tokio::sync::{Notify, watch};
 
 use crate::error::WebhookError;
 use crate::events;
+use crate::notifications::Notifications;
 use crate::runner::{self, Pass};
 use crate::service::Webhooks;
+use crate::settings::NotificationSettings;
 use crate::store;
 
 /// The outbox kind of domain events, as the context crates enqueue them.
@@ -26,23 +32,43 @@ pub const EVENT_KIND: &str = "event";
 /// The outbox kind of one delivery to one endpoint.
 pub const WEBHOOK_KIND: &str = "webhook";
 
-/// Fans events out to endpoints. Several may run, in one process or many.
+/// Something that acts on every domain event, inside the dispatcher's transaction: what it
+/// queues commits together with the event being marked delivered, so it happens exactly once.
+pub(crate) trait Subscriber: std::fmt::Debug + Send + Sync {
+    /// Queues what `event` calls for; returns how many outbox rows it queued. An error rolls
+    /// back the whole pass, to be retried once the lease expires.
+    fn on_event(
+        &self,
+        conn: &mut DbConnection,
+        now: DateTime<Utc>,
+        event: &Event,
+    ) -> Result<usize, StoreError>;
+
+    /// Called once the pass has committed, with how many rows this subscriber queued in it.
+    fn committed(&self, _queued: usize) {}
+}
+
+/// Dispatches events to subscribers. Several may run, in one process or many.
 #[derive(Debug)]
 pub struct EventDispatcher {
     hooks: Webhooks,
+    subscribers: Vec<Box<dyn Subscriber>>,
     pacing: WorkerSettings,
     id: String,
     wake: Arc<Notify>,
 }
 
-/// What the dispatcher needs from an event; the rest of it is the body, passed on untouched.
-struct Event {
-    event_type: String,
-    organisation_id: i64,
-    body: Value,
+/// What subscribers need from an event; the rest of it is the body, passed on untouched.
+#[derive(Debug)]
+pub(crate) struct Event {
+    /// The event's outbox row.
+    pub id: i64,
+    pub event_type: String,
+    pub organisation_id: i64,
+    pub body: Value,
 }
 
-fn parse_event(payload: &str) -> Result<Event, String> {
+fn parse_event(id: i64, payload: &str) -> Result<Event, String> {
     let body: Value =
         serde_json::from_str(payload).map_err(|e| format!("the event is not JSON: {e}"))?;
     let event_type = body
@@ -58,6 +84,7 @@ fn parse_event(payload: &str) -> Result<Event, String> {
     }
     .ok_or("the event has no organisation_id")?;
     Ok(Event {
+        id,
         event_type,
         organisation_id,
         body,
@@ -65,8 +92,18 @@ fn parse_event(payload: &str) -> Result<Event, String> {
 }
 
 impl EventDispatcher {
-    pub(crate) fn new(hooks: Webhooks, pacing: WorkerSettings) -> Self {
+    pub(crate) fn new(
+        hooks: Webhooks,
+        pacing: WorkerSettings,
+        notifications: NotificationSettings,
+    ) -> Self {
         Self {
+            subscribers: vec![
+                Box::new(WebhookFanOut {
+                    hooks: hooks.clone(),
+                }),
+                Box::new(Notifications::new(notifications)),
+            ],
             hooks,
             pacing,
             id: runner::worker_id("webhook-dispatch"),
@@ -79,8 +116,8 @@ impl EventDispatcher {
         &self.id
     }
 
-    /// One pass: leases due events, fans each out and marks it delivered, all in one
-    /// transaction. Returns how many events were leased. Blocks.
+    /// One pass: leases due events, hands each to every subscriber and marks it delivered, all
+    /// in one transaction. Returns how many events were leased. Blocks.
     pub fn run_once(&self) -> Result<usize, WebhookError> {
         let inner = &self.hooks.inner;
         let now = inner.clock.now();
@@ -93,59 +130,41 @@ impl EventDispatcher {
                 self.pacing.lease,
                 self.pacing.batch_size,
             )?;
-            // In the order they happened, so deliveries are queued in that order too.
+            // In the order they happened, so what they cause is queued in that order too.
             rows.sort_by_key(|r| (r.next_attempt_at, r.id));
-            let mut queued = 0;
+            let mut queued = vec![0; self.subscribers.len()];
             for row in &rows {
-                queued += self.fan_out(conn, now, row)?;
+                self.dispatch(conn, now, row, &mut queued)?;
             }
             Ok::<_, StoreError>((rows.len(), queued))
         })?;
-        if queued > 0 {
-            tracing::debug!(
-                events = leased,
-                deliveries = queued,
-                "webhook deliveries queued"
-            );
-            inner.deliveries_due.notify_one();
+        for (subscriber, queued) in self.subscribers.iter().zip(queued) {
+            subscriber.committed(queued);
         }
         Ok(leased)
     }
 
-    fn fan_out(
+    fn dispatch(
         &self,
         conn: &mut DbConnection,
         now: DateTime<Utc>,
         row: &OutboxRow,
-    ) -> Result<usize, StoreError> {
-        let event = match parse_event(&row.payload) {
+        queued: &mut [usize],
+    ) -> Result<(), StoreError> {
+        let event = match parse_event(row.id, &row.payload) {
             Ok(event) => event,
             Err(why) => {
                 // No retry can make a malformed event well-formed; park it for inspection.
                 tracing::error!(outbox_id = row.id, error = %why, "event cannot be dispatched");
                 outbox::mark_failed(conn, row.id, &self.id, &why, None)?;
-                return Ok(0);
+                return Ok(());
             }
         };
-        let mut queued = 0;
-        for (endpoint_id, subscribed) in store::active_subscriptions(conn, event.organisation_id)? {
-            if events::subscribed(&subscribed, &event.event_type) {
-                outbox::enqueue(
-                    conn,
-                    now,
-                    WEBHOOK_KIND,
-                    &json!({
-                        "endpoint_id": endpoint_id,
-                        "event_id": row.id,
-                        "event_type": event.event_type,
-                        "body": event.body,
-                    }),
-                )?;
-                queued += 1;
-            }
+        for (subscriber, count) in self.subscribers.iter().zip(queued.iter_mut()) {
+            *count += subscriber.on_event(conn, now, &event)?;
         }
         outbox::mark_delivered(conn, now, row.id, &self.id)?;
-        Ok(queued)
+        Ok(())
     }
 
     /// Runs passes until `shutdown` turns true (or its sender is dropped), finishing the pass
@@ -157,6 +176,48 @@ impl EventDispatcher {
             Arc::clone(&self.wake),
         );
         runner::run(Arc::new(self), poll, batch, wake, shutdown).await;
+    }
+}
+
+/// The webhook subscriber: one `webhook` row per active endpoint of the event's organisation
+/// subscribed to its type.
+#[derive(Debug)]
+struct WebhookFanOut {
+    hooks: Webhooks,
+}
+
+impl Subscriber for WebhookFanOut {
+    fn on_event(
+        &self,
+        conn: &mut DbConnection,
+        now: DateTime<Utc>,
+        event: &Event,
+    ) -> Result<usize, StoreError> {
+        let mut queued = 0;
+        for (endpoint_id, subscribed) in store::active_subscriptions(conn, event.organisation_id)? {
+            if events::subscribed(&subscribed, &event.event_type) {
+                outbox::enqueue(
+                    conn,
+                    now,
+                    WEBHOOK_KIND,
+                    &json!({
+                        "endpoint_id": endpoint_id,
+                        "event_id": event.id,
+                        "event_type": event.event_type,
+                        "body": event.body,
+                    }),
+                )?;
+                queued += 1;
+            }
+        }
+        Ok(queued)
+    }
+
+    fn committed(&self, queued: usize) {
+        if queued > 0 {
+            tracing::debug!(deliveries = queued, "webhook deliveries queued");
+            self.hooks.inner.deliveries_due.notify_one();
+        }
     }
 }
 
@@ -178,21 +239,23 @@ mod tests {
 
     #[test]
     fn events_need_a_type_and_an_organisation() {
-        let event =
-            parse_event(r#"{"type":"incident.created","organisation_id":"7","incident":{}}"#)
-                .unwrap();
+        let event = parse_event(
+            1,
+            r#"{"type":"incident.created","organisation_id":"7","incident":{}}"#,
+        )
+        .unwrap();
         assert_eq!(event.event_type, "incident.created");
         assert_eq!(event.organisation_id, 7);
         assert_eq!(event.body["incident"], json!({}));
         assert_eq!(
-            parse_event(r#"{"type":"x","organisation_id":8}"#)
+            parse_event(1, r#"{"type":"x","organisation_id":8}"#)
                 .unwrap()
                 .organisation_id,
             8
         );
-        assert!(parse_event("{").is_err());
-        assert!(parse_event(r#"{"organisation_id":"7"}"#).is_err());
-        assert!(parse_event(r#"{"type":"incident.created"}"#).is_err());
-        assert!(parse_event(r#"{"type":"incident.created","organisation_id":"x"}"#).is_err());
+        assert!(parse_event(1, "{").is_err());
+        assert!(parse_event(1, r#"{"organisation_id":"7"}"#).is_err());
+        assert!(parse_event(1, r#"{"type":"incident.created"}"#).is_err());
+        assert!(parse_event(1, r#"{"type":"incident.created","organisation_id":"x"}"#).is_err());
     }
 }

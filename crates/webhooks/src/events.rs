@@ -12,6 +12,9 @@ pub const EVENT_TYPES: &[&str] = &[
     "incident.reopened",
     "incident.closed",
     "incident.cancelled",
+    "incident.attachment_added",
+    "incident.sla_at_risk",
+    "incident.sla_breached",
 ];
 
 /// Subscribes to every incident event, including types added later.

@@ -4,8 +4,10 @@
 //! disabled and its organisation's administrators are emailed.
 //!
 //! Domain events are outbox rows of kind `event` written by the context crates in the same
-//! transaction as the change. The [`EventDispatcher`] fans each out, exactly once, into one
-//! outbox row of kind `webhook` per subscribed endpoint; the [`DeliveryWorker`] sends those,
+//! transaction as the change. The [`EventDispatcher`] — their only consumer — fans each out,
+//! exactly once, into one outbox row of kind `webhook` per subscribed endpoint and, in the same
+//! transaction, into the emails the [`notifications`] rules call for (outbox rows of kind
+//! `email`, sent by `dsms-notify`'s worker); the [`DeliveryWorker`] sends the webhooks,
 //! outside any transaction, and records outcomes in short ones. Both lease rows the way the
 //! email worker does, so several server instances share the work without duplicating it.
 //!
@@ -80,6 +82,8 @@ mod dispatcher;
 mod error;
 pub mod events;
 mod model;
+pub mod notifications;
+mod recipients;
 mod runner;
 mod service;
 mod settings;
@@ -92,4 +96,4 @@ pub use dispatcher::{EVENT_KIND, EventDispatcher, WEBHOOK_KIND};
 pub use error::WebhookError;
 pub use model::{Delivery, Endpoint, EndpointChanges, EndpointStatus, NewEndpoint};
 pub use service::{MAX_ENDPOINTS_PER_ORGANISATION, SECRET_PREFIX, Webhooks};
-pub use settings::WebhookSettings;
+pub use settings::{NotificationSettings, WebhookSettings};

@@ -19,7 +19,7 @@ use crate::dispatcher::EventDispatcher;
 use crate::error::WebhookError;
 use crate::events;
 use crate::model::{Delivery, Endpoint, EndpointChanges, EndpointStatus, NewEndpoint};
-use crate::settings::WebhookSettings;
+use crate::settings::{NotificationSettings, WebhookSettings};
 use crate::store::{self, EndpointEdit, EndpointRow, NewEndpointRow};
 
 /// The purpose the signing-secret key is derived for; changing it makes every stored secret
@@ -107,9 +107,14 @@ impl Webhooks {
         &self.inner.settings
     }
 
-    /// A worker that fans domain events out to subscribed endpoints.
-    pub fn dispatcher(&self, pacing: WorkerSettings) -> EventDispatcher {
-        EventDispatcher::new(self.clone(), pacing)
+    /// A worker that fans domain events out to subscribed endpoints and emails the people they
+    /// concern (see [`crate::notifications`]).
+    pub fn dispatcher(
+        &self,
+        pacing: WorkerSettings,
+        notifications: NotificationSettings,
+    ) -> EventDispatcher {
+        EventDispatcher::new(self.clone(), pacing, notifications)
     }
 
     /// A worker that delivers queued webhooks.

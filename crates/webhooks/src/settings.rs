@@ -26,3 +26,24 @@ impl Default for WebhookSettings {
         }
     }
 }
+
+/// How email notifications about incidents are written; built by the server from
+/// `http.public_url` and `[incidents]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationSettings {
+    /// Where people reach dsms, e.g. `https://dsms.example`; links in emails are
+    /// `{public_url}/incidents/{reference}`.
+    pub public_url: String,
+    /// How many working days after resolution the raiser may reopen an incident, as the
+    /// resolution email tells them.
+    pub reopen_window_working_days: u32,
+}
+
+impl Default for NotificationSettings {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8080".into(),
+            reopen_window_working_days: 5,
+        }
+    }
+}

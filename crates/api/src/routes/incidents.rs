@@ -4,8 +4,8 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use dsms_incident::{
-    Comment, IdempotentCreate, Incident, IncidentChanges, IncidentError, IncidentFilter, Incidents,
-    NewIncident, Raised, TRANSITIONS,
+    Attachment, Comment, IdempotentCreate, Incident, IncidentChanges, IncidentError,
+    IncidentFilter, Incidents, NewIncident, Raised, TRANSITIONS,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest, Sha256};
@@ -28,6 +28,12 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 .post(comment)
                 .get(comments),
         )
+        .service(
+            web::resource("/incidents/{key}/attachments")
+                .post(attach)
+                .get(attachments),
+        )
+        .service(web::resource("/incidents/{key}/attachments/{id}").get(download))
         .service(web::resource("/incidents/{key}/history").get(history));
 }
 
@@ -711,6 +717,351 @@ pub(crate) async fn comments(
         items: found.into_iter().map(CommentOut::from).collect(),
         next_cursor: None,
     }))
+}
+
+/// A file attached to an incident (its bytes are at `GET .../attachments/{id}`).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AttachmentOut {
+    id: String,
+    /// The file's name, without directories or control characters.
+    filename: String,
+    /// The media type, checked against the file's content.
+    content_type: String,
+    size_bytes: i64,
+    /// SHA-256 of the content, lowercase hex.
+    sha256: String,
+    /// Attached to a work note: only the service desk sees it.
+    internal: bool,
+    uploaded_by: PartyOut,
+    created_at: String,
+}
+
+impl From<Attachment> for AttachmentOut {
+    fn from(a: Attachment) -> Self {
+        Self {
+            id: a.id.to_string(),
+            filename: a.filename,
+            content_type: a.content_type,
+            size_bytes: a.size_bytes,
+            sha256: a.sha256,
+            internal: a.internal,
+            uploaded_by: PartyOut {
+                kind: a.uploaded_by_kind,
+                id: a.uploaded_by_id.to_string(),
+                name: a.uploaded_by_name,
+            },
+            created_at: time(a.created_at),
+        }
+    }
+}
+
+/// A file to attach, as `multipart/form-data`.
+#[derive(Debug, ToSchema)]
+#[allow(
+    dead_code,
+    reason = "describes the multipart body for the OpenAPI document only"
+)]
+pub(crate) struct AttachmentUpload {
+    /// The file, with its name in the part's `filename` and its media type in the part's
+    /// `Content-Type`. Accepted: PDF, PNG, JPEG, GIF, plain text, CSV, logs, ZIP (and so XLSX
+    /// and DOCX), JSON and XML; the content must agree with the declared type.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// `true` to attach it to the work notes (service desk only).
+    internal: Option<bool>,
+}
+
+/// Room for the multipart framing around the file: boundaries, part headers, small parts.
+const MULTIPART_OVERHEAD: usize = 64 * 1024;
+
+/// The parts of an attachment upload, read within the size limits.
+struct Upload {
+    filename: String,
+    content_type: Option<String>,
+    bytes: Vec<u8>,
+    internal: bool,
+}
+
+/// Reads an attachment upload from `payload` without ever holding more than `limit` bytes of
+/// file: a body declared or found larger is refused with 413 as soon as that is known, other
+/// media types with 415. The JSON body limit does not apply here; this route's own does.
+async fn read_upload(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<Upload, ApiError> {
+    use futures_util::StreamExt;
+
+    let is_form_data = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<actix_web::mime::Mime>().ok())
+        .is_some_and(|m| m.type_() == "multipart" && m.subtype() == "form-data");
+    if !is_form_data {
+        return Err(ApiError::UnsupportedMediaType(
+            "attach a file as multipart/form-data with a `file` part".into(),
+        ));
+    }
+    let cap = limit.saturating_add(MULTIPART_OVERHEAD);
+    let declared_length = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared_length.is_some_and(|n| n > cap) {
+        return Err(ApiError::PayloadTooLarge(limit));
+    }
+    // The whole body, framing included, is cut off at `cap`, whatever it declared.
+    let mut seen = 0usize;
+    let capped = payload.map(move |chunk| {
+        let chunk = chunk?;
+        seen = seen.saturating_add(chunk.len());
+        if seen > cap {
+            Err(actix_web::error::PayloadError::Overflow)
+        } else {
+            Ok(chunk)
+        }
+    });
+    let mut multipart = actix_multipart::Multipart::new(req.headers(), capped);
+    let mut file: Option<(String, Option<String>, Vec<u8>)> = None;
+    let mut internal = false;
+    let mut too_large = false;
+    let mut errors = dsms_core::ValidationErrors::default();
+    let read_error = |e: actix_multipart::MultipartError| match e {
+        actix_multipart::MultipartError::Payload(actix_web::error::PayloadError::Overflow) => {
+            ApiError::PayloadTooLarge(limit)
+        }
+        other => ApiError::Malformed(format!("the multipart body could not be read: {other}")),
+    };
+    while let Some(field) = multipart.next().await {
+        let mut field = match field {
+            Ok(field) => field,
+            Err(e) => {
+                let e = read_error(e);
+                // Past an oversized file, a cut-off stream is that file's doing.
+                return Err(if too_large {
+                    ApiError::PayloadTooLarge(limit)
+                } else {
+                    e
+                });
+            }
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        match name.as_str() {
+            "file" if file.is_none() && !too_large => {
+                let filename = field
+                    .content_disposition()
+                    .and_then(|d| d.get_filename())
+                    .unwrap_or_default()
+                    .to_owned();
+                let content_type = field.content_type().map(|m| m.essence_str().to_owned());
+                let mut bytes = Vec::new();
+                while let Some(chunk) = field.next().await {
+                    let chunk = match chunk {
+                        Ok(chunk) => chunk,
+                        Err(_) if too_large => return Err(ApiError::PayloadTooLarge(limit)),
+                        Err(e) => return Err(read_error(e)),
+                    };
+                    if too_large {
+                        continue;
+                    }
+                    if bytes.len() + chunk.len() > limit {
+                        // Keep reading (within the cap) but nothing more, so the client sees the
+                        // answer rather than a connection cut while it is still sending.
+                        too_large = true;
+                        bytes = Vec::new();
+                        continue;
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                if !too_large {
+                    file = Some((filename, content_type, bytes));
+                }
+            }
+            "file" => {
+                errors.push("file", "send one file per request");
+                while let Some(chunk) = field.next().await {
+                    chunk.map_err(read_error)?;
+                }
+            }
+            "internal" => {
+                let mut value = Vec::new();
+                while let Some(chunk) = field.next().await {
+                    let chunk = chunk.map_err(read_error)?;
+                    if value.len() + chunk.len() <= 16 {
+                        value.extend_from_slice(&chunk);
+                    } else {
+                        value.clear();
+                        value.extend_from_slice(b"(too long)");
+                    }
+                }
+                match std::str::from_utf8(&value).map(str::trim) {
+                    Ok("true") => internal = true,
+                    Ok("false") | Ok("") => internal = false,
+                    _ => errors.push("internal", "must be true or false"),
+                }
+            }
+            other => {
+                errors.push(
+                    if other.is_empty() { "body" } else { other },
+                    "is not a part of an attachment upload; send `file` and optionally `internal`",
+                );
+                while let Some(chunk) = field.next().await {
+                    chunk.map_err(read_error)?;
+                }
+            }
+        }
+    }
+    if too_large {
+        return Err(ApiError::PayloadTooLarge(limit));
+    }
+    if file.is_none() && !errors.0.iter().any(|e| e.field == "file") {
+        errors.push("file", "is required: a multipart part named `file`");
+    }
+    errors.into_result()?;
+    let (filename, content_type, bytes) =
+        file.ok_or_else(|| ApiError::invalid("file", "is required"))?;
+    Ok(Upload {
+        filename,
+        content_type,
+        bytes,
+        internal,
+    })
+}
+
+/// Attaches a file (`multipart/form-data`: a `file` part and optionally `internal` = `true`
+/// for a work note's file, service desk only). The size limit is the server's
+/// `incidents.max_attachment_mb`; the type must be accepted and agree with the content.
+#[utoipa::path(post, path = "/api/v1/incidents/{key}/attachments", tag = "incidents", security(("bearer" = [])),
+    params(("key" = String, Path, description = "The incident's id or reference")),
+    request_body(content = AttachmentUpload, content_type = "multipart/form-data"),
+    responses((status = 201, body = AttachmentOut, headers(("Location" = String))),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn attach(
+    incidents: web::Data<Incidents>,
+    caller: Caller,
+    req: HttpRequest,
+    key: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let limit = incidents.policy().max_attachment_bytes;
+    let upload = read_upload(&req, payload, limit).await?;
+    let incidents = incidents.into_inner();
+    let key = key.into_inner();
+    let base = format!("/api/v1/incidents/{key}/attachments");
+    let attachment = blocking(move || {
+        incidents
+            .attach(
+                &caller.principal,
+                &key,
+                &upload.filename,
+                upload.content_type.as_deref(),
+                &upload.bytes,
+                upload.internal,
+                caller.client.request_id.as_deref(),
+            )
+            .map_err(ApiError::from)
+    })
+    .await?;
+    let location = format!("{base}/{}", attachment.id);
+    Ok(created(location, None, &AttachmentOut::from(attachment)))
+}
+
+/// The files attached to an incident, oldest first; work notes' files only for the service desk.
+#[utoipa::path(get, path = "/api/v1/incidents/{key}/attachments", tag = "incidents", security(("bearer" = [])),
+    params(("key" = String, Path, description = "The incident's id or reference")),
+    responses((status = 200, body = ListOf<AttachmentOut>),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn attachments(
+    incidents: web::Data<Incidents>,
+    caller: Caller,
+    key: web::Path<String>,
+) -> Result<web::Json<ListOf<AttachmentOut>>, ApiError> {
+    let incidents = incidents.into_inner();
+    let key = key.into_inner();
+    let found = blocking(move || {
+        incidents
+            .attachments(&caller.principal, &key)
+            .map_err(ApiError::from)
+    })
+    .await?;
+    Ok(web::Json(ListOf {
+        items: found.into_iter().map(AttachmentOut::from).collect(),
+        next_cursor: None,
+    }))
+}
+
+/// `filename*` of RFC 6266 / RFC 5987: UTF-8, percent-encoding all but `attr-char`.
+fn rfc5987(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A plain ASCII stand-in for old clients that ignore `filename*`.
+fn ascii_filename(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| {
+            if (c.is_ascii_graphic() && c != '"' && c != '\\') || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Downloads an attached file: its stored media type, as an attachment (never rendered
+/// inline), sandboxed and never cached.
+#[utoipa::path(get, path = "/api/v1/incidents/{key}/attachments/{id}", tag = "incidents", security(("bearer" = [])),
+    params(("key" = String, Path, description = "The incident's id or reference"),
+           ("id" = String, Path, description = "The attachment's id")),
+    responses((status = 200, description = "The file's bytes, with its media type",
+            content_type = "application/octet-stream", body = String,
+            headers(("Content-Disposition" = String), ("X-Content-Type-Options" = String),
+                ("Content-Security-Policy" = String), ("Cache-Control" = String))),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn download(
+    incidents: web::Data<Incidents>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (key, id) = path.into_inner();
+    let id: i64 = id.trim().parse().map_err(|_| ApiError::NotFound)?;
+    let incidents = incidents.into_inner();
+    let (attachment, bytes) = blocking(move || {
+        incidents
+            .attachment(&caller.principal, &key, id)
+            .map_err(ApiError::from)
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, attachment.content_type.as_str()))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!(
+                "attachment; filename=\"{}\"; filename*=UTF-8''{}",
+                ascii_filename(&attachment.filename),
+                rfc5987(&attachment.filename)
+            ),
+        ))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, "sandbox"))
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .body(bytes))
 }
 
 /// Every change, newest first: who, when, which fields from → to.

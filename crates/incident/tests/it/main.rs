@@ -1,6 +1,7 @@
 //! Integration tests of the incident service against a real database: SQLite by default,
 //! PostgreSQL when `DSMS_TEST_DATABASE_URL` is set. Time moves only by the manual clock.
 
+mod attachments;
 mod comments;
 mod concurrency;
 mod history;

@@ -6,7 +6,7 @@ use chrono::Utc;
 use dsms_core::{SharedClock, SystemClock};
 use tokio::sync::watch;
 
-use crate::support::{Receiver, World, pacing, wait_until};
+use crate::support::{Receiver, World, notification_settings, pacing, wait_until};
 
 const NORTHERN_EVENTS: usize = 40;
 const SOUTHERN_EVENTS: usize = 10;
@@ -41,7 +41,9 @@ async fn two_instances_deliver_each_event_exactly_once_per_endpoint() {
         world.second_instance(wall),
     ] {
         tasks.push(tokio::spawn(
-            instance.dispatcher(pacing()).run(shutdown.clone()),
+            instance
+                .dispatcher(pacing(), notification_settings())
+                .run(shutdown.clone()),
         ));
         tasks.push(tokio::spawn(
             instance.delivery_worker(pacing()).run(shutdown.clone()),

@@ -99,7 +99,10 @@ fn deliveries_never_connect_to_internal_addresses_even_through_a_host_name() {
     );
     world.emit(world.northern.id, "incident.created");
     strict
-        .dispatcher(crate::support::pacing())
+        .dispatcher(
+            crate::support::pacing(),
+            crate::support::notification_settings(),
+        )
         .run_once()
         .unwrap();
     strict

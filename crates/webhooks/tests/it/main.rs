@@ -6,6 +6,7 @@ mod concurrency;
 mod disabling;
 mod endpoints;
 mod fan_out;
+mod notifications;
 mod retries;
 mod secrets;
 mod signing;

@@ -22,7 +22,7 @@ use dsms_store::outbox::{self, OutboxRow};
 use dsms_store::schema::outbox as outbox_table;
 use dsms_store::{Db, DbSettings, DbTarget, SqliteSynchronous, StoreError};
 use dsms_testkit::TestDatabase;
-use dsms_webhooks::{Endpoint, NewEndpoint, WebhookSettings, Webhooks};
+use dsms_webhooks::{Endpoint, NewEndpoint, NotificationSettings, WebhookSettings, Webhooks};
 use hmac::{Hmac, KeyInit as _, Mac as _};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -69,6 +69,17 @@ pub fn test_settings() -> WebhookSettings {
         allow_insecure_localhost: true,
         timeout: StdDuration::from_secs(5),
         ..WebhookSettings::default()
+    }
+}
+
+/// Links in emails point here.
+pub const PUBLIC_URL: &str = "https://dsms.test";
+
+/// Notification settings for tests.
+pub fn notification_settings() -> NotificationSettings {
+    NotificationSettings {
+        public_url: format!("{PUBLIC_URL}/"),
+        reopen_window_working_days: 5,
     }
 }
 
@@ -269,7 +280,7 @@ impl World {
     /// Fans out and delivers everything due now, once.
     pub fn dispatch_and_deliver(&self) {
         self.hooks
-            .dispatcher(pacing())
+            .dispatcher(pacing(), notification_settings())
             .run_once()
             .expect("dispatch");
         self.hooks
@@ -292,6 +303,88 @@ impl World {
                 ids.into_iter().map(|id| outbox::get(conn, id)).collect()
             })
             .expect("outbox rows")
+    }
+}
+
+/// One queued email, as its outbox payload says.
+#[derive(Debug, Clone)]
+pub struct QueuedEmail {
+    pub to: Vec<String>,
+    pub subject: String,
+    pub text_body: String,
+    pub message_id: String,
+}
+
+impl World {
+    /// Every queued email, oldest first.
+    pub fn emails(&self) -> Vec<QueuedEmail> {
+        self.outbox_rows("email")
+            .into_iter()
+            .map(|row| {
+                let payload: Value = serde_json::from_str(&row.payload).expect("JSON payload");
+                let text = |key: &str| payload[key].as_str().expect(key).to_owned();
+                QueuedEmail {
+                    to: payload["to"]
+                        .as_array()
+                        .expect("to")
+                        .iter()
+                        .map(|a| a.as_str().expect("address").to_owned())
+                        .collect(),
+                    subject: text("subject"),
+                    text_body: text("text_body"),
+                    message_id: text("message_id"),
+                }
+            })
+            .collect()
+    }
+
+    /// Adds an active person with `role` to an organisation; returns their id.
+    pub fn add_person(&self, email: &str, organisation_id: i64, role: Role) -> i64 {
+        let now = self.now();
+        self.db
+            .write_blocking(|conn| {
+                create_person(
+                    conn,
+                    now,
+                    &Actor::system("test"),
+                    NewPerson {
+                        email: Email::parse(email).expect("email"),
+                        name: email.split('@').next().unwrap_or(email).to_owned(),
+                        organisation_id,
+                        roles: vec![role],
+                    },
+                    "!",
+                    false,
+                )
+                .map(|p| p.id)
+            })
+            .expect("person")
+    }
+
+    /// Sets a person's status (`active`, `deactivated`) directly.
+    pub fn set_person_status(&self, id: i64, status: &str) {
+        use dsms_store::schema::people;
+        self.db
+            .write_blocking(|conn| {
+                diesel::update(people::table.find(id))
+                    .set(people::status.eq(status))
+                    .execute(conn)
+                    .map_err(StoreError::from)
+            })
+            .expect("person status");
+    }
+
+    /// Sets an organisation's status (`active`, `suspended`) directly.
+    pub fn set_organisation_status(&self, id: i64, status: &str) {
+        use dsms_store::schema::organisations;
+        self.db
+            .write_blocking(|conn| {
+                diesel::update(organisations::table.find(id))
+                    .set(organisations::status.eq(status))
+                    .execute(conn)
+                    .map_err(StoreError::from)
+            })
+            .expect("organisation status");
     }
 }
 
