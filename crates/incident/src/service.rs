@@ -850,6 +850,38 @@ impl Incidents {
         Ok(())
     }
 
+    /// Checks that `principal` may add to the conversation of incident `id` (a comment or a
+    /// file; `internal` for the service desk only, open incidents only) and says who they are.
+    fn contribution(
+        conn: &mut DbConnection,
+        principal: &Principal,
+        id: i64,
+        internal: bool,
+        what: &str,
+    ) -> Result<(Loaded, Mover, (&'static str, i64)), IncidentError> {
+        let loaded = store::load_visible(conn, principal, id)?;
+        let mover = Self::mover(principal, loaded.row.organisation_id)
+            .ok_or_else(|| forbidden(&format!("add {what} to incidents")))?;
+        if internal && mover != Mover::Desk {
+            return Err(forbidden(&format!("add {what} to work notes")));
+        }
+        let status = Status::parse(&loaded.row.status).unwrap_or(Status::New);
+        if !status.is_open() {
+            return Err(IncidentError::Transition {
+                detail: format!(
+                    "a {status} incident takes no more {what}; raise a new one and link it"
+                ),
+                allowed: Vec::new(),
+            });
+        }
+        let author = match principal.actor {
+            Actor::Person { id, .. } => ("person", id),
+            Actor::ApiToken { id, .. } => ("api_token", id),
+            Actor::System { .. } => return Err(forbidden(&format!("add {what} as the system"))),
+        };
+        Ok((loaded, mover, author))
+    }
+
     /// Adds a comment (seen by the raising organisation) or, for the service desk, an internal
     /// work note (never seen by organisations).
     pub fn comment(
@@ -868,26 +900,8 @@ impl Incidents {
         let body = text("body", body, 20_000, &mut errors);
         errors.into_result()?;
         self.inner.db.write_blocking(|conn| {
-            let loaded = store::load_visible(conn, principal, id)?;
-            let mover = Self::mover(principal, loaded.row.organisation_id)
-                .ok_or_else(|| forbidden("comment on incidents"))?;
-            if internal && mover != Mover::Desk {
-                return Err(forbidden("write work notes"));
-            }
-            let status = Status::parse(&loaded.row.status).unwrap_or(Status::New);
-            if !status.is_open() {
-                return Err(IncidentError::Transition {
-                    detail: format!(
-                        "a {status} incident takes no more comments; raise a new one and link it"
-                    ),
-                    allowed: Vec::new(),
-                });
-            }
-            let (kind, author) = match principal.actor {
-                Actor::Person { id, .. } => ("person", id),
-                Actor::ApiToken { id, .. } => ("api_token", id),
-                Actor::System { .. } => return Err(forbidden("comment as the system")),
-            };
+            let (loaded, mover, (kind, author)) =
+                Self::contribution(conn, principal, id, internal, "comments")?;
             let comment_id = store::insert_comment(
                 conn,
                 id,
@@ -1012,26 +1026,8 @@ impl Incidents {
         let sha256 = attachment::sha256_hex(bytes);
         let size_bytes = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
         self.inner.db.write_blocking(|conn| {
-            let loaded = store::load_visible(conn, principal, id)?;
-            let mover = Self::mover(principal, loaded.row.organisation_id)
-                .ok_or_else(|| forbidden("attach files to incidents"))?;
-            if internal && mover != Mover::Desk {
-                return Err(forbidden("attach files to work notes"));
-            }
-            let status = Status::parse(&loaded.row.status).unwrap_or(Status::New);
-            if !status.is_open() {
-                return Err(IncidentError::Transition {
-                    detail: format!(
-                        "a {status} incident takes no more attachments; raise a new one and link it"
-                    ),
-                    allowed: Vec::new(),
-                });
-            }
-            let (kind, uploader) = match principal.actor {
-                Actor::Person { id, .. } => ("person", id),
-                Actor::ApiToken { id, .. } => ("api_token", id),
-                Actor::System { .. } => return Err(forbidden("attach files as the system")),
-            };
+            let (loaded, _, (kind, uploader)) =
+                Self::contribution(conn, principal, id, internal, "attachments")?;
             let attachment_id = store::insert_attachment(
                 conn,
                 &store::NewAttachmentRow {
