@@ -234,6 +234,10 @@ impl From<AuthError> for ApiError {
             AuthError::VersionMismatch(version) => Self::VersionMismatch(format!(
                 "the record has changed since version {version}; fetch it again"
             )),
+            AuthError::IdempotencyMismatch => Self::invalid(
+                "Idempotency-Key",
+                "was already used with a different request body",
+            ),
             AuthError::Store(e) => e.into(),
             AuthError::Crypto(e) | AuthError::Hashing(e) => Self::Internal(e),
         }

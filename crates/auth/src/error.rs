@@ -32,6 +32,9 @@ pub enum AuthError {
     /// The record changed since the caller read it (`If-Match` is stale).
     #[error("the record has changed since version {0}; fetch it again")]
     VersionMismatch(i64),
+    /// The same `Idempotency-Key` came with a different request.
+    #[error("this Idempotency-Key was used with a different request")]
+    IdempotencyMismatch,
     /// Storage failed.
     #[error(transparent)]
     Store(StoreError),

@@ -32,3 +32,17 @@ pub use people::{Invitation, NewPerson, PersonChanges, create_person};
 pub use sessions::{API_TOKEN_PREFIX, Authenticated, SessionKind, SignedIn};
 pub use settings::{IdentitySettings, ThrottleSettings};
 pub use signin::{Enrolment, LoginChallenge, MfaStep, SecondFactor};
+
+/// The response kept for a retried idempotency key, if any; the same key with another request
+/// is refused.
+fn replay<T>(
+    conn: &mut dsms_store::DbConnection,
+    key: Option<&dsms_store::idempotency::Idempotent<T>>,
+) -> Result<Option<dsms_store::idempotency::Created<T>>, AuthError> {
+    use dsms_store::idempotency::{Created, Prior};
+    match key.map(|k| k.prior(conn)).transpose()? {
+        None | Some(Prior::None) => Ok(None),
+        Some(Prior::Replay(kept)) => Ok(Some(Created::Replayed(kept))),
+        Some(Prior::Mismatch) => Err(AuthError::IdempotencyMismatch),
+    }
+}

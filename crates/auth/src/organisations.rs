@@ -1,6 +1,7 @@
 use chrono::{DateTime, Utc};
 use dsms_core::{Actor, Page, PageRequest, Permission, Principal, ValidationErrors};
 use dsms_store::audit::{self, AuditEvent, Changes};
+use dsms_store::idempotency::{Created, Idempotent};
 use dsms_store::{DbConnection, StoreError, timestamp};
 
 use crate::AuthError;
@@ -119,12 +120,14 @@ pub struct OrganisationChanges {
 }
 
 impl Identity {
-    /// Registers an organisation that uses the network (operator administrators only).
+    /// Registers an organisation that uses the network (operator administrators only). With
+    /// an idempotency key, a retry answers with the first response instead of registering again.
     pub fn register_organisation(
         &self,
         principal: &Principal,
         new: NewOrganisation,
-    ) -> Result<Organisation, AuthError> {
+        idempotent: Option<Idempotent<Organisation>>,
+    ) -> Result<Created<Organisation>, AuthError> {
         principal.require(Permission::ManageOrganisations, "register organisations")?;
         if new.kind == OrganisationKind::Operator {
             return Err(
@@ -136,8 +139,16 @@ impl Identity {
             );
         }
         let now = self.now();
-        self.db()
-            .write_blocking(|conn| create_organisation(conn, now, &principal.actor, new))
+        self.db().write_blocking(|conn| {
+            if let Some(replay) = crate::replay(conn, idempotent.as_ref())? {
+                return Ok(replay);
+            }
+            let organisation = create_organisation(conn, now, &principal.actor, new)?;
+            if let Some(key) = idempotent {
+                key.keep(conn, now, &organisation)?;
+            }
+            Ok(Created::New(organisation))
+        })
     }
 
     /// One page of the organisations `principal` may see.

@@ -1,6 +1,7 @@
 use chrono::{DateTime, Utc};
 use dsms_core::{Actor, Email, Page, PageRequest, Permission, Principal, ValidationErrors};
 use dsms_store::audit::{self, AuditEntry, AuditEvent, AuditFilter, Changes};
+use dsms_store::idempotency::{Created, Idempotent};
 use dsms_store::{DbConnection, StoreError, timestamp};
 
 use crate::AuthError;
@@ -172,9 +173,13 @@ impl Identity {
         principal: &Principal,
         invitation: Invitation,
         client: &Client,
-    ) -> Result<Person, AuthError> {
+        idempotent: Option<Idempotent<Person>>,
+    ) -> Result<Created<Person>, AuthError> {
         let now = self.now();
         self.db().write_blocking(|conn| {
+            if let Some(replay) = crate::replay(conn, idempotent.as_ref())? {
+                return Ok(replay);
+            }
             let organisation_id = invitation
                 .organisation_id
                 .unwrap_or(principal.organisation_id);
@@ -203,7 +208,10 @@ impl Identity {
                 Changes::new(),
                 client,
             )?;
-            Ok(person)
+            if let Some(key) = idempotent {
+                key.keep(conn, now, &person)?;
+            }
+            Ok(Created::New(person))
         })
     }
 

@@ -10,7 +10,7 @@ use dsms_core::{
     ValidationErrors,
 };
 use dsms_store::audit::{self, AuditEntry, AuditEvent, AuditFilter, Changes};
-use dsms_store::idempotency::{self, Recorded};
+use dsms_store::idempotency::{Prior, Recorded};
 use dsms_store::{Db, DbConnection, StoreError, timestamp};
 use serde_json::Value;
 
@@ -57,30 +57,11 @@ pub struct IncidentFilter {
     pub newest_first: bool,
 }
 
-/// An `Idempotency-Key` and how to render the response to keep for it.
-pub struct IdempotentCreate {
-    /// The caller and route the key belongs to.
-    pub scope: String,
-    /// The key.
-    pub key: String,
-    /// A digest of the request body.
-    pub request_digest: String,
-    /// Renders the created incident as the response body and `Location`, inside the
-    /// transaction that creates it.
-    pub render: RenderCreated,
-}
+/// An `Idempotency-Key` sent with a create, and how to render the incident's response.
+pub type IdempotentCreate = dsms_store::idempotency::Idempotent<Incident>;
 
 /// Renders a created incident as `(body, location)`.
-pub type RenderCreated = Box<dyn FnOnce(&Incident) -> (String, String) + Send>;
-
-impl std::fmt::Debug for IdempotentCreate {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IdempotentCreate")
-            .field("scope", &self.scope)
-            .field("key", &self.key)
-            .finish()
-    }
-}
+pub type RenderCreated = dsms_store::idempotency::Render<Incident>;
 
 /// The outcome of a create.
 #[derive(Debug, Clone)]
@@ -335,14 +316,12 @@ impl Incidents {
         };
         let keyed = idempotent.is_some();
         let outcome = self.inner.db.write_blocking(|conn| {
-            if let Some(key) = &idempotent
-                && let Some(kept) = idempotency::recorded(conn, &key.scope, &key.key)?
-            {
-                return if kept.request_digest == key.request_digest {
-                    Ok(Raised::Replayed(kept))
-                } else {
-                    Err(IncidentError::IdempotencyMismatch)
-                };
+            if let Some(key) = &idempotent {
+                match key.prior(conn)? {
+                    Prior::None => {}
+                    Prior::Replay(kept) => return Ok(Raised::Replayed(kept)),
+                    Prior::Mismatch => return Err(IncidentError::IdempotencyMismatch),
+                }
             }
             if !store::organisation_active(conn, organisation_id)? {
                 return Err(ValidationErrors::from(FieldError::new(
@@ -377,19 +356,7 @@ impl Incidents {
             let incident = self.assemble(store::load(conn, id)?, now);
             emit(conn, now, "incident.created", &incident)?;
             if let Some(key) = idempotent {
-                let (body, location) = (key.render)(&incident);
-                idempotency::record(
-                    conn,
-                    now,
-                    &key.scope,
-                    &key.key,
-                    &Recorded {
-                        request_digest: key.request_digest,
-                        status: 201,
-                        location: Some(location),
-                        body,
-                    },
-                )?;
+                key.keep(conn, now, &incident)?;
             }
             Ok(Raised::Created(Box::new(incident)))
         });

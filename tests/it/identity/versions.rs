@@ -1,7 +1,8 @@
 //! Optimistic concurrency on people and organisations: every response carries
-//! `ETag: "<version>"`, and a `PATCH` whose `If-Match` is stale is refused with 412.
+//! `ETag: "<version>"`, and a `PATCH` whose `If-Match` is stale is refused with 412; a create
+//! retried with the same `Idempotency-Key` creates once.
 
-use dsms_tests::{Bearer, expect, expect_problem};
+use dsms_tests::{Bearer, expect, expect_invalid, expect_problem};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -152,4 +153,60 @@ async fn a_stale_if_match_on_an_organisation_is_refused_with_412() {
     .await;
     let (_, current) = get_with_etag(&dcc, &location).await;
     assert_eq!(current["name"], "Kestrel Gas");
+}
+
+#[tokio::test]
+async fn retried_creates_with_an_idempotency_key_create_once() {
+    let app = app().await;
+    let dcc = app.sign_in_admin().await;
+    let post = |path: &'static str, key: &'static str, body: serde_json::Value| {
+        dcc.request(Method::POST, path)
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+    };
+
+    let org = json!({"name": "Retry Energy", "sec_roles": ["import_supplier"]});
+    let first = post("/api/v1/organisations", "org-1", org.clone())
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 201);
+    let first: serde_json::Value = first.json().await.unwrap();
+    let again = post("/api/v1/organisations", "org-1", org.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        again.status(),
+        201,
+        "a retry is answered, not refused as a duplicate"
+    );
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let again: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(again["id"], first["id"]);
+    let clash = post(
+        "/api/v1/organisations",
+        "org-1",
+        json!({"name": "Other Energy", "sec_roles": ["gas_supplier"]}),
+    )
+    .await
+    .unwrap();
+    expect_invalid(clash, "Idempotency-Key").await;
+
+    let org_id = first["id"].as_str().unwrap().to_owned();
+    let person = json!({"email": "once@retry.example", "name": "Once", "organisation_id": org_id, "roles": ["org_admin"]});
+    let invited = post("/api/v1/users", "user-1", person.clone())
+        .await
+        .unwrap();
+    assert_eq!(invited.status(), 201);
+    let invited: serde_json::Value = invited.json().await.unwrap();
+    let queued = app.outbox_rows().await;
+    let retried = post("/api/v1/users", "user-1", person).await.unwrap();
+    assert_eq!(retried.status(), 201);
+    let retried: serde_json::Value = retried.json().await.unwrap();
+    assert_eq!(retried["id"], invited["id"]);
+    assert_eq!(
+        app.outbox_rows().await,
+        queued,
+        "one invitation email, not two"
+    );
 }

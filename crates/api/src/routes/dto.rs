@@ -123,3 +123,56 @@ pub(crate) struct OrganisationRef {
     /// Its name.
     pub name: String,
 }
+
+/// The `Idempotency-Key` of a create, if one was sent.
+pub(crate) fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "Idempotency-Key",
+                "must be 1 to 255 visible ASCII characters",
+            )
+        })?;
+    Ok(Some(key.to_owned()))
+}
+
+/// Keys belong to a caller and a route: two callers may use the same key.
+pub(crate) fn idempotency_scope(principal: &dsms_core::Principal, route: &str) -> String {
+    format!(
+        "{}:{} {route}",
+        principal.actor.kind(),
+        principal.actor.identifier()
+    )
+}
+
+/// A digest of a parsed request body. serde_json's maps are ordered, so the same JSON with its
+/// members in another order or other spacing digests the same.
+pub(crate) fn request_digest(body: &serde_json::Value) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(body.to_string().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The response kept for a retried idempotency key, marked as a replay.
+pub(crate) fn replayed(kept: dsms_store::idempotency::Recorded) -> HttpResponse {
+    let mut response = HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(u16::try_from(kept.status).unwrap_or(201))
+            .unwrap_or(actix_web::http::StatusCode::CREATED),
+    );
+    if let Some(location) = kept.location {
+        response.insert_header((header::LOCATION, location));
+    }
+    response
+        .insert_header(("Idempotent-Replayed", "true"))
+        .content_type("application/json")
+        .body(kept.body)
+}

@@ -8,7 +8,6 @@ use dsms_incident::{
     IncidentFilter, Incidents, NewIncident, Raised, TRANSITIONS,
 };
 use serde::{Deserialize, Deserializer, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, blocking};
@@ -16,7 +15,8 @@ use crate::extract::{Json, from_value};
 use crate::problem::{ApiError, Problem};
 use crate::routes::audit::AuditEntryOut;
 use crate::routes::dto::{
-    ListOf, OrganisationRef, PageQuery, created, if_match, time, time_opt, with_etag,
+    ListOf, OrganisationRef, PageQuery, created, idempotency_key, idempotency_scope, if_match,
+    replayed, request_digest, time, time_opt, with_etag,
 };
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
@@ -297,7 +297,7 @@ pub(crate) async fn raise(
     Json(raw): Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
     let key = idempotency_key(&req)?;
-    let digest = hex(Sha256::digest(raw.to_string().as_bytes()));
+    let digest = request_digest(&raw);
     let body: NewIncidentIn = from_value(raw)?;
     let new = NewIncident {
         title: body.title,
@@ -315,11 +315,7 @@ pub(crate) async fn raise(
         message_ids: body.message_ids,
     };
     let idempotent = key.map(|key| IdempotentCreate {
-        scope: format!(
-            "{}:{} POST /api/v1/incidents",
-            caller.principal.actor.kind(),
-            caller.principal.actor.identifier()
-        ),
+        scope: idempotency_scope(&caller.principal, "POST /api/v1/incidents"),
         key,
         request_digest: digest,
         render: Box::new(render),
@@ -337,42 +333,8 @@ pub(crate) async fn raise(
             let (_, location) = render(&incident);
             created(location, Some(version), &IncidentOut::from(*incident))
         }
-        Raised::Replayed(kept) => {
-            let mut response = HttpResponse::build(
-                actix_web::http::StatusCode::from_u16(kept.status as u16)
-                    .unwrap_or(actix_web::http::StatusCode::CREATED),
-            );
-            if let Some(location) = kept.location {
-                response.insert_header((header::LOCATION, location));
-            }
-            response
-                .insert_header(("Idempotent-Replayed", "true"))
-                .content_type("application/json")
-                .body(kept.body)
-        }
+        Raised::Replayed(kept) => replayed(kept),
     })
-}
-
-fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
-    let Some(value) = req.headers().get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = value
-        .to_str()
-        .ok()
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "Idempotency-Key",
-                "must be 1 to 255 visible ASCII characters",
-            )
-        })?;
-    Ok(Some(key.to_owned()))
-}
-
-fn hex(bytes: impl AsRef<[u8]>) -> String {
-    bytes.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Filters for the incident list.

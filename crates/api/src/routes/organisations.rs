@@ -9,10 +9,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::{Caller, blocking};
-use crate::extract::Json;
+use crate::extract::{Json, from_value};
 use crate::problem::{ApiError, Problem};
-use crate::routes::dto::{ListOf, PageQuery, created, if_match, time, with_etag};
+use crate::routes::dto::{
+    ListOf, PageQuery, created, idempotency_key, idempotency_scope, if_match, replayed,
+    request_digest, time, with_etag,
+};
 use crate::state::ApiState;
+use dsms_store::idempotency::{Created, Idempotent};
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/organisations").post(create).get(list))
@@ -72,8 +76,10 @@ pub(crate) struct NewOrganisationIn {
     sec_party_id: Option<String>,
 }
 
-/// Registers an organisation that uses the network (operator administrators).
+/// Registers an organisation that uses the network (operator administrators). An
+/// `Idempotency-Key` makes retries return the first response.
 #[utoipa::path(post, path = "/api/v1/organisations", tag = "organisations", security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
     request_body = NewOrganisationIn,
     responses((status = 201, body = OrganisationOut),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -82,10 +88,23 @@ pub(crate) struct NewOrganisationIn {
 pub(crate) async fn create(
     state: web::Data<ApiState>,
     caller: Caller,
-    Json(body): Json<NewOrganisationIn>,
+    req: HttpRequest,
+    Json(raw): Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
+    let idempotent = idempotency_key(&req)?.map(|key| Idempotent {
+        scope: idempotency_scope(&caller.principal, "POST /api/v1/organisations"),
+        key,
+        request_digest: request_digest(&raw),
+        render: Box::new(|o: &Organisation| {
+            (
+                serde_json::to_string(&OrganisationOut::from(o.clone())).unwrap_or_default(),
+                format!("/api/v1/organisations/{}", o.id),
+            )
+        }),
+    });
+    let body: NewOrganisationIn = from_value(raw)?;
     let identity = state.identity.clone();
-    let organisation = blocking(move || {
+    let outcome = blocking(move || {
         identity
             .register_organisation(
                 &caller.principal,
@@ -95,15 +114,19 @@ pub(crate) async fn create(
                     sec_roles: body.sec_roles,
                     sec_party_id: body.sec_party_id,
                 },
+                idempotent,
             )
             .map_err(ApiError::from)
     })
     .await?;
-    Ok(created(
-        format!("/api/v1/organisations/{}", organisation.id),
-        Some(organisation.version),
-        &OrganisationOut::from(organisation),
-    ))
+    Ok(match outcome {
+        Created::New(organisation) => created(
+            format!("/api/v1/organisations/{}", organisation.id),
+            Some(organisation.version),
+            &OrganisationOut::from(organisation),
+        ),
+        Created::Replayed(kept) => replayed(kept),
+    })
 }
 
 /// The organisations the caller may see: all of them for operator staff, their own otherwise.

@@ -8,13 +8,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, blocking};
-use crate::extract::Json;
+use crate::extract::{Json, from_value};
 use crate::problem::{ApiError, Problem};
 use crate::routes::audit::AuditEntryOut;
 use crate::routes::dto::{
-    ListOf, PageQuery, created, if_match, opt_id_from_string_or_number, time, time_opt, with_etag,
+    ListOf, PageQuery, created, idempotency_key, idempotency_scope, if_match,
+    opt_id_from_string_or_number, replayed, request_digest, time, time_opt, with_etag,
 };
 use crate::state::ApiState;
+use dsms_store::idempotency::{Created, Idempotent};
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/users").post(invite).get(list))
@@ -92,6 +94,7 @@ pub(crate) struct NewUserIn {
 /// Invites a person: their account is created without a password and a single-use link to
 /// choose one is emailed to them.
 #[utoipa::path(post, path = "/api/v1/users", tag = "people", security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
     request_body = NewUserIn,
     responses((status = 201, body = PersonOut),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -101,10 +104,23 @@ pub(crate) struct NewUserIn {
 pub(crate) async fn invite(
     state: web::Data<ApiState>,
     caller: Caller,
-    Json(body): Json<NewUserIn>,
+    req: HttpRequest,
+    Json(raw): Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
+    let idempotent = idempotency_key(&req)?.map(|key| Idempotent {
+        scope: idempotency_scope(&caller.principal, "POST /api/v1/users"),
+        key,
+        request_digest: request_digest(&raw),
+        render: Box::new(|p: &Person| {
+            (
+                serde_json::to_string(&PersonOut::from(p.clone())).unwrap_or_default(),
+                format!("/api/v1/users/{}", p.id),
+            )
+        }),
+    });
+    let body: NewUserIn = from_value(raw)?;
     let identity = state.identity.clone();
-    let person = blocking(move || {
+    let outcome = blocking(move || {
         identity
             .invite(
                 &caller.principal,
@@ -115,15 +131,19 @@ pub(crate) async fn invite(
                     roles: body.roles,
                 },
                 &caller.client,
+                idempotent,
             )
             .map_err(ApiError::from)
     })
     .await?;
-    Ok(created(
-        format!("/api/v1/users/{}", person.id),
-        Some(person.version),
-        &PersonOut::from(person),
-    ))
+    Ok(match outcome {
+        Created::New(person) => created(
+            format!("/api/v1/users/{}", person.id),
+            Some(person.version),
+            &PersonOut::from(person),
+        ),
+        Created::Replayed(kept) => replayed(kept),
+    })
 }
 
 /// Filters for the people list.

@@ -206,6 +206,7 @@ where
                     roles: vec![Role::OrgUser],
                 },
                 &Client::default(),
+                None,
             )
             .expect("invite");
         let emails = self.new_emails();
