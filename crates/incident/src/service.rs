@@ -934,11 +934,7 @@ impl Incidents {
         principal: &Principal,
         key: &str,
     ) -> Result<Vec<Comment>, IncidentError> {
-        principal.require(Permission::ViewIncidents, "see incidents")?;
-        let id = Self::resolve_key(key)?;
-        let staff = principal.is_operator_staff();
-        let rows = self.inner.db.read_blocking(|conn| {
-            store::load_visible(conn, principal, id)?;
+        let rows = self.read_visible(principal, key, |conn, id, staff| {
             store::comments(conn, id, staff)
         })?;
         Ok(rows
@@ -1082,11 +1078,7 @@ impl Incidents {
         principal: &Principal,
         key: &str,
     ) -> Result<Vec<Attachment>, IncidentError> {
-        principal.require(Permission::ViewIncidents, "see incidents")?;
-        let id = Self::resolve_key(key)?;
-        let staff = principal.is_operator_staff();
-        let rows = self.inner.db.read_blocking(|conn| {
-            store::load_visible(conn, principal, id)?;
+        let rows = self.read_visible(principal, key, |conn, id, staff| {
             store::attachments(conn, id, staff)
         })?;
         Ok(rows.into_iter().map(Attachment::from).collect())
@@ -1100,40 +1092,46 @@ impl Incidents {
         key: &str,
         attachment_id: i64,
     ) -> Result<(Attachment, Vec<u8>), IncidentError> {
-        principal.require(Permission::ViewIncidents, "see incidents")?;
-        let id = Self::resolve_key(key)?;
-        let staff = principal.is_operator_staff();
-        let (row, data) = self.inner.db.read_blocking(|conn| {
-            store::load_visible(conn, principal, id)?;
+        let (row, data) = self.read_visible(principal, key, |conn, id, staff| {
             store::attachment(conn, id, attachment_id, staff)
         })?;
         Ok((Attachment::from(row), data))
     }
 
-    /// Every change to an incident, newest first. Organisations do not see work-note events.
+    /// Every change to an incident, newest first. Organisations do not see work-note events
+    /// (the audit log's own rule).
     pub fn history(
         &self,
         principal: &Principal,
         key: &str,
         page: PageRequest,
     ) -> Result<Page<AuditEntry>, IncidentError> {
-        principal.require(Permission::ViewIncidents, "see incidents")?;
-        let id = Self::resolve_key(key)?;
-        let filter = AuditFilter {
-            entity_type: Some("incident".into()),
-            entity_id: Some(id.to_string()),
-            ..AuditFilter::default()
-        };
-        let staff = principal.is_operator_staff();
-        let rows = self.inner.db.read_blocking(|conn| {
-            store::load_visible(conn, principal, id)?;
+        let rows = self.read_visible(principal, key, |conn, id, _| {
+            let filter = AuditFilter {
+                entity_type: Some("incident".into()),
+                entity_id: Some(id.to_string()),
+                ..AuditFilter::default()
+            };
             audit::list(conn, principal, &filter, page)
         })?;
-        let mut page = Page::from_rows(rows, page, |e| e.id);
-        if !staff {
-            page.items.retain(|e| !e.action.contains("work_note"));
-        }
-        Ok(page)
+        Ok(Page::from_rows(rows, page, |e| e.id))
+    }
+
+    /// Reads something about incident `key` in one transaction, once the caller is known to see
+    /// it; `read` gets the incident's id and whether the caller is operator staff.
+    fn read_visible<T>(
+        &self,
+        principal: &Principal,
+        key: &str,
+        read: impl FnOnce(&mut DbConnection, i64, bool) -> Result<T, StoreError>,
+    ) -> Result<T, IncidentError> {
+        principal.require(Permission::ViewIncidents, "see incidents")?;
+        let id = Self::resolve_key(key)?;
+        let staff = principal.is_operator_staff();
+        Ok(self.inner.db.read_blocking(|conn| {
+            store::load_visible(conn, principal, id)?;
+            read(conn, id, staff)
+        })?)
     }
 
     /// Stores when each running clock falls due and becomes at risk, so queues and the sweeper
