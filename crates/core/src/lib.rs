@@ -1,17 +1,20 @@
 //! Vocabulary shared by every dsms bounded context: who acts ([`Actor`], [`Principal`]) and what
 //! they may do ([`Permission`]), what time it is
 //! ([`Clock`]), how input is judged ([`FieldError`], [`Email`]) and how retries are spaced
-//! ([`Backoff`]).
+//! ([`Backoff`]), and the UK business calendar with the SLA clocks that run on it ([`calendar`],
+//! [`sla`]).
 //!
 //! This crate does no I/O and depends on no other dsms crate; everything else depends on it.
 
 mod actor;
 mod backoff;
+pub mod calendar;
 mod clock;
 mod email;
 mod page;
 mod principal;
 mod roles;
+pub mod sla;
 mod validation;
 
 pub use actor::Actor;

@@ -6,7 +6,7 @@ use dsms_store::StoreError;
 
 use crate::lifecycle::Status;
 use crate::priority::{Impact, Priority, Urgency};
-use crate::sla::ClockReading;
+use dsms_core::sla::ClockReading;
 
 /// Who raised an incident.
 #[derive(Debug, Clone, PartialEq, Eq)]

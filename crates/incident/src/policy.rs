@@ -4,9 +4,9 @@
 
 use chrono::Duration;
 
-use crate::calendar::BusinessCalendar;
 use crate::priority::{Priority, PriorityMatrix};
-use crate::sla::ClockHours;
+use dsms_core::calendar::BusinessCalendar;
+use dsms_core::sla::ClockHours;
 
 /// The targets for one priority.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

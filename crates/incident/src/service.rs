@@ -19,8 +19,8 @@ use crate::lifecycle::{self, Mover, Status};
 use crate::model::{Comment, Incident, IncidentChanges, IncidentError, NewIncident, Raiser, Sla};
 use crate::policy::IncidentPolicy;
 use crate::priority::{Impact, Priority, Urgency};
-use crate::sla::SlaClock;
 use crate::store::{self, DetailsRow, IncidentRow, Loaded, PauseRow};
+use dsms_core::sla::SlaClock;
 
 /// What a list of incidents is filtered by.
 #[derive(Debug, Clone, Default)]
