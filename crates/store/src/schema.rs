@@ -306,6 +306,158 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    hub_variants (id) {
+        id -> BigInt,
+        product_code -> Text,
+        name -> Text,
+        radio_technology -> Text,
+        region -> Text,
+        han_band -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    delivery_locations (id) {
+        id -> BigInt,
+        organisation_id -> BigInt,
+        name -> Text,
+        address -> Text,
+        postcode -> Text,
+        contact_name -> Text,
+        contact_phone -> Text,
+        contact_email -> Nullable<Text>,
+        delivery_days -> Text,
+        status -> Text,
+        decision_note -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    hub_forecasts (id) {
+        id -> BigInt,
+        organisation_id -> BigInt,
+        sequence -> BigInt,
+        cycle_month -> Text,
+        due_on -> Text,
+        late -> Bool,
+        submitted_by_kind -> Text,
+        submitted_by_id -> BigInt,
+        submitted_by_name -> Text,
+        submitted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    hub_forecast_lines (forecast_id, month, variant_id) {
+        forecast_id -> BigInt,
+        month -> Text,
+        variant_id -> BigInt,
+        quantity -> BigInt,
+    }
+}
+
+diesel::table! {
+    hub_orders (id) {
+        id -> BigInt,
+        reference -> Text,
+        organisation_id -> BigInt,
+        location_id -> BigInt,
+        variant_id -> BigInt,
+        delivery_month -> Text,
+        quantity -> BigInt,
+        status -> Text,
+        rules_effective_from -> Text,
+        forecast_id -> Nullable<BigInt>,
+        decision_reason -> Nullable<Text>,
+        placed_by_kind -> Text,
+        placed_by_id -> BigInt,
+        placed_by_name -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    hub_consignments (id) {
+        id -> BigInt,
+        order_id -> BigInt,
+        delivery_date -> Text,
+        quantity -> BigInt,
+        status -> Text,
+        confirmed_at -> Nullable<Timestamp>,
+        confirmed_by_name -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    hub_serials (serial) {
+        serial -> Text,
+        variant_id -> BigInt,
+        organisation_id -> BigInt,
+        order_id -> BigInt,
+        consignment_id -> BigInt,
+        status -> Text,
+    }
+}
+
+diesel::table! {
+    hub_discrepancies (id) {
+        id -> BigInt,
+        order_id -> BigInt,
+        consignment_id -> BigInt,
+        kind -> Text,
+        serials -> Text,
+        quantity -> BigInt,
+        status -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    hub_returns (id) {
+        id -> BigInt,
+        reference -> Text,
+        organisation_id -> BigInt,
+        status -> Text,
+        incident_id -> Nullable<BigInt>,
+        quantity -> BigInt,
+        charge_pence -> Nullable<BigInt>,
+        credit_pence -> Nullable<BigInt>,
+        notes -> Nullable<Text>,
+        requested_by_kind -> Text,
+        requested_by_id -> BigInt,
+        requested_by_name -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    hub_return_lines (serial) {
+        serial -> Text,
+        return_id -> BigInt,
+        reason -> Text,
+        faulty -> Bool,
+        found -> Nullable<Text>,
+        fault_confirmed -> Nullable<Bool>,
+        redeployable -> Nullable<Bool>,
+        settlement -> Nullable<Text>,
+        amount_pence -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(organisation_sec_roles -> organisations (organisation_id));
 diesel::joinable!(people -> organisations (organisation_id));
 diesel::joinable!(person_roles -> people (person_id));
@@ -323,6 +475,21 @@ diesel::joinable!(incident_sla_events -> incidents (incident_id));
 diesel::joinable!(webhook_endpoints -> organisations (organisation_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(incident_attachments -> incidents (incident_id));
+
+diesel::joinable!(delivery_locations -> organisations (organisation_id));
+diesel::joinable!(hub_forecasts -> organisations (organisation_id));
+diesel::joinable!(hub_forecast_lines -> hub_forecasts (forecast_id));
+diesel::joinable!(hub_forecast_lines -> hub_variants (variant_id));
+diesel::joinable!(hub_orders -> organisations (organisation_id));
+diesel::joinable!(hub_orders -> hub_variants (variant_id));
+diesel::joinable!(hub_orders -> delivery_locations (location_id));
+diesel::joinable!(hub_consignments -> hub_orders (order_id));
+diesel::joinable!(hub_serials -> hub_consignments (consignment_id));
+diesel::joinable!(hub_serials -> hub_variants (variant_id));
+diesel::joinable!(hub_discrepancies -> hub_consignments (consignment_id));
+diesel::joinable!(hub_returns -> organisations (organisation_id));
+diesel::joinable!(hub_return_lines -> hub_returns (return_id));
+diesel::joinable!(hub_return_lines -> hub_serials (serial));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
@@ -347,4 +514,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_endpoints,
     webhook_deliveries,
     incident_attachments,
+    hub_variants,
+    delivery_locations,
+    hub_forecasts,
+    hub_forecast_lines,
+    hub_orders,
+    hub_consignments,
+    hub_serials,
+    hub_discrepancies,
+    hub_returns,
+    hub_return_lines,
 );

@@ -1,0 +1,10 @@
+DROP TABLE hub_return_lines;
+DROP TABLE hub_returns;
+DROP TABLE hub_discrepancies;
+DROP TABLE hub_serials;
+DROP TABLE hub_consignments;
+DROP TABLE hub_orders;
+DROP TABLE hub_forecast_lines;
+DROP TABLE hub_forecasts;
+DROP TABLE delivery_locations;
+DROP TABLE hub_variants;
