@@ -6,3 +6,4 @@ mod bootstrap;
 mod identity;
 mod incidents;
 mod operations;
+mod requests;

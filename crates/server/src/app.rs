@@ -110,6 +110,14 @@ impl Application {
         );
         let incidents =
             dsms_incident::Incidents::new(db.clone(), clock.clone(), config.incident_policy()?);
+        let requests = dsms_service_request::ServiceRequests::new(
+            db.clone(),
+            clock.clone(),
+            dsms_service_request::RequestPolicy {
+                calendar: config.business_calendar()?,
+                ..dsms_service_request::RequestPolicy::default()
+            },
+        );
         let mut background_workers = vec![
             tokio::spawn(
                 webhooks
@@ -136,10 +144,12 @@ impl Application {
         });
         let metrics = web::Data::new(Metrics::new());
         let incidents = web::Data::new(incidents);
+        let requests = web::Data::new(requests);
         let limit = BodyLimit(config.http.body_limit_bytes);
         let mut server = HttpServer::new(move || {
             dsms_api::app(state.clone(), metrics.clone(), limit)
                 .app_data(incidents.clone())
+                .app_data(requests.clone())
                 .app_data(webhooks.clone())
                 .configure(dsms_web::configure)
         })

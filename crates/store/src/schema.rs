@@ -458,6 +458,176 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    catalogue_items (id) {
+        id -> BigInt,
+        code -> Text,
+        active -> Bool,
+        current_version_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    catalogue_item_versions (id) {
+        id -> BigInt,
+        item_id -> BigInt,
+        number -> Integer,
+        definition -> Text,
+        created_by_name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    service_requests (id) {
+        id -> BigInt,
+        reference -> Text,
+        organisation_id -> BigInt,
+        item_id -> BigInt,
+        item_version_id -> BigInt,
+        raised_by_kind -> Text,
+        raised_by_id -> BigInt,
+        raised_by_name -> Text,
+        channel -> Text,
+        summary -> Text,
+        contact -> Nullable<Text>,
+        answers -> Text,
+        status -> Text,
+        fulfilled_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    service_request_approvals (id) {
+        id -> BigInt,
+        request_id -> BigInt,
+        step -> Integer,
+        approver -> Text,
+        status -> Text,
+        decided_by_kind -> Nullable<Text>,
+        decided_by_id -> Nullable<BigInt>,
+        decided_by_name -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        comment -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    service_request_tasks (id) {
+        id -> BigInt,
+        request_id -> BigInt,
+        position -> Integer,
+        name -> Text,
+        resolver_group -> Text,
+        status -> Text,
+        completed_by_id -> Nullable<BigInt>,
+        completed_by_name -> Nullable<Text>,
+        completed_at -> Nullable<Timestamp>,
+        notes -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    service_request_comments (id) {
+        id -> BigInt,
+        request_id -> BigInt,
+        author_kind -> Text,
+        author_id -> BigInt,
+        author_name -> Text,
+        body -> Text,
+        internal -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    report_incident_facts (incident_id) {
+        incident_id -> BigInt,
+        organisation_id -> BigInt,
+        priority -> Integer,
+        category -> Text,
+        assignment_group -> Nullable<Text>,
+        created_on -> Date,
+        resolved_on -> Nullable<Date>,
+        response_seconds -> Nullable<BigInt>,
+        response_met -> Nullable<Bool>,
+        resolution_seconds -> Nullable<BigInt>,
+        resolution_met -> Nullable<Bool>,
+        reopened -> Bool,
+        source_version -> BigInt,
+        source_updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    network_devices (device_id) {
+        device_id -> Text,
+        organisation_id -> BigInt,
+        device_type -> Nullable<Text>,
+        region -> Nullable<Text>,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    report_subscriptions (id) {
+        id -> BigInt,
+        person_id -> BigInt,
+        organisation_id -> BigInt,
+        report -> Text,
+        parameters -> Text,
+        cadence -> Text,
+        working_day -> Nullable<Integer>,
+        created_at -> Timestamp,
+        cancelled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    report_deliveries (subscription_id, period_start) {
+        subscription_id -> BigInt,
+        period_start -> Date,
+        outbox_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    incident_aliases (alias) {
+        alias -> Text,
+        incident_id -> BigInt,
+        source -> Text,
+        row_digest -> Text,
+        imported_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    imported_comments (source, external_id) {
+        source -> Text,
+        external_id -> Text,
+        comment_id -> BigInt,
+        row_digest -> Text,
+    }
+}
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        secret_sealed -> Nullable<Text>,
+        created_at -> Timestamp,
+        retired_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(organisation_sec_roles -> organisations (organisation_id));
 diesel::joinable!(people -> organisations (organisation_id));
 diesel::joinable!(person_roles -> people (person_id));
@@ -491,6 +661,19 @@ diesel::joinable!(hub_returns -> organisations (organisation_id));
 diesel::joinable!(hub_return_lines -> hub_returns (return_id));
 diesel::joinable!(hub_return_lines -> hub_serials (serial));
 
+diesel::joinable!(catalogue_item_versions -> catalogue_items (item_id));
+diesel::joinable!(service_requests -> organisations (organisation_id));
+diesel::joinable!(service_requests -> catalogue_items (item_id));
+diesel::joinable!(service_requests -> catalogue_item_versions (item_version_id));
+diesel::joinable!(service_request_approvals -> service_requests (request_id));
+diesel::joinable!(service_request_tasks -> service_requests (request_id));
+diesel::joinable!(service_request_comments -> service_requests (request_id));
+
+diesel::joinable!(report_incident_facts -> incidents (incident_id));
+diesel::joinable!(network_devices -> organisations (organisation_id));
+diesel::joinable!(report_subscriptions -> people (person_id));
+diesel::joinable!(report_deliveries -> report_subscriptions (subscription_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     outbox,
@@ -514,6 +697,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_endpoints,
     webhook_deliveries,
     incident_attachments,
+    catalogue_items,
+    catalogue_item_versions,
+    service_requests,
+    service_request_approvals,
+    service_request_tasks,
+    service_request_comments,
     hub_variants,
     delivery_locations,
     hub_forecasts,

@@ -15,10 +15,22 @@ pub const EVENT_TYPES: &[&str] = &[
     "incident.attachment_added",
     "incident.sla_at_risk",
     "incident.sla_breached",
+    "request.submitted",
+    "request.approved",
+    "request.rejected",
+    "request.fulfilment_started",
+    "request.task_completed",
+    "request.fulfilled",
+    "request.closed",
+    "request.cancelled",
+    "request.comment_added",
 ];
 
 /// Subscribes to every incident event, including types added later.
 pub const ALL_INCIDENT_EVENTS: &str = "incident.*";
+
+/// Subscribes to every service-request event, including types added later.
+pub const ALL_REQUEST_EVENTS: &str = "request.*";
 
 /// The most event names one endpoint may list.
 const MAX_EVENTS: usize = 32;
@@ -34,11 +46,14 @@ pub(crate) fn parse_events(chosen: &[String], errors: &mut ValidationErrors) -> 
     }
     for (i, raw) in chosen.iter().enumerate() {
         let event = raw.trim();
-        if event != ALL_INCIDENT_EVENTS && !EVENT_TYPES.contains(&event) {
+        if event != ALL_INCIDENT_EVENTS
+            && event != ALL_REQUEST_EVENTS
+            && !EVENT_TYPES.contains(&event)
+        {
             errors.push(
                 format!("events[{i}]"),
                 format!(
-                    "unknown event {event:?}; expected {ALL_INCIDENT_EVENTS} or one of {}",
+                    "unknown event {event:?}; expected {ALL_INCIDENT_EVENTS}, {ALL_REQUEST_EVENTS} or one of {}",
                     EVENT_TYPES.join(", ")
                 ),
             );
@@ -121,6 +136,7 @@ mod tests {
         assert!(!subscribed("incident.created", "incident.updated"));
         assert!(subscribed("incident.*", "incident.comment_added"));
         assert!(!subscribed("incident.*", "request.created"));
+        assert!(subscribed("request.*", "request.approved"));
         assert!(!subscribed("incident.*", "incident."));
         assert!(!subscribed("incident.created", "incident.created_later"));
         assert!(!subscribed("", "incident.created"));

@@ -3,9 +3,11 @@
 
 pub(crate) mod audit;
 pub(crate) mod auth;
+pub(crate) mod catalogue;
 pub(crate) mod dto;
 pub(crate) mod incidents;
 pub(crate) mod organisations;
+pub(crate) mod requests;
 pub(crate) mod tokens;
 pub(crate) mod users;
 pub(crate) mod webhooks;
@@ -21,6 +23,8 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .configure(tokens::configure)
             .configure(audit::configure)
             .configure(incidents::configure)
+            .configure(catalogue::configure)
+            .configure(requests::configure)
             .configure(webhooks::configure),
     );
 }

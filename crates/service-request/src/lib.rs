@@ -1,0 +1,32 @@
+//! Service requests, as the Smart Energy Code's service desk takes them: the service catalogue
+//! (what organisations may ask for, who may ask, a form of typed fields with validation rules,
+//! approval steps, fulfilment tasks for resolver groups and a target in working days), kept in
+//! immutable form versions so an edited item never changes a request already raised; and the
+//! requests themselves (`REQ0000001`), validated against their form, approved in order by the
+//! right people, fulfilled task by task, on an SLA clock on `dsms-core`'s business calendar,
+//! with comments, history and domain events for webhooks.
+//!
+//! Depends on `dsms-core` and `dsms-store` only; knows nothing of HTTP.
+
+mod catalogue;
+pub mod form;
+pub mod lifecycle;
+mod model;
+mod policy;
+mod service;
+mod store;
+
+pub use form::{
+    ApprovalStep, Approver, Definition, FieldType, FormField, IdentifierKind, Requesters,
+    TaskTemplate,
+};
+pub use lifecycle::{Mover, Status, TRANSITIONS, Transition};
+pub use model::{
+    Approval, ApprovalStatus, CatalogueChanges, CatalogueItem, Comment, Decision, FormVersion,
+    NewCatalogueItem, NewRequest, Party, RequestChanges, RequestError, ServiceRequest, Task,
+    TaskStatus,
+};
+pub use policy::RequestPolicy;
+pub use service::{
+    EVENT_KIND, IdempotentCreate, Raised, RequestFilter, ServiceRequests, event_payload,
+};

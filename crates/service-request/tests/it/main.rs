@@ -1,0 +1,9 @@
+//! Integration tests of the service-request service against a real database: SQLite by
+//! default, PostgreSQL when `DSMS_TEST_DATABASE_URL` is set. Time moves only by the manual clock.
+
+mod approvals;
+mod catalogue;
+mod fulfilment;
+mod raising;
+mod support;
+mod visibility;
