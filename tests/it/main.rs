@@ -3,6 +3,7 @@
 
 mod attachments;
 mod bootstrap;
+mod hubs;
 mod identity;
 mod incidents;
 mod operations;

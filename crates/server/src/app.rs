@@ -110,6 +110,11 @@ impl Application {
         );
         let incidents =
             dsms_incident::Incidents::new(db.clone(), clock.clone(), config.incident_policy()?);
+        let hubs = web::Data::new(dsms_hubs::Hubs::new(
+            db.clone(),
+            clock.clone(),
+            config.hub_rules()?,
+        ));
         let requests = dsms_service_request::ServiceRequests::new(
             db.clone(),
             clock.clone(),
@@ -149,6 +154,7 @@ impl Application {
         let mut server = HttpServer::new(move || {
             dsms_api::app(state.clone(), metrics.clone(), limit)
                 .app_data(incidents.clone())
+                .app_data(hubs.clone())
                 .app_data(requests.clone())
                 .app_data(webhooks.clone())
                 .configure(dsms_web::configure)

@@ -121,6 +121,48 @@ pub struct Config {
     pub bootstrap: BootstrapConfig,
     /// Webhook deliveries.
     pub webhooks: WebhooksConfig,
+    /// Communications-hub ordering rules.
+    pub hubs: HubsConfig,
+}
+
+/// `[hubs]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HubsConfig {
+    /// Dated rule sets; each applies from its date until the next one's.
+    pub rule_sets: Vec<HubRuleSetConfig>,
+}
+
+/// One `[[hubs.rule_sets]]` entry.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HubRuleSetConfig {
+    /// First day in force, YYYY-MM-DD.
+    pub effective_from: String,
+    /// Months a forecast covers.
+    pub forecast_horizon_months: u32,
+    /// Forecasts due by this working day of each month.
+    pub forecast_due_working_day: u32,
+    /// Months before the delivery month an order is placed.
+    pub order_lead_time_months: u32,
+    /// Quantities are multiples of this.
+    pub pack_size: i64,
+    /// The smallest order.
+    pub minimum_quantity: i64,
+    /// Lowest total against the forecast in force, %.
+    pub tolerance_min_percent: i64,
+    /// Highest total against the forecast in force, %.
+    pub tolerance_max_percent: i64,
+    /// Months before the delivery month orders become firm.
+    pub amendment_cutoff_months: u32,
+    /// Working days the receiver has to confirm a delivery.
+    pub confirmation_window_working_days: u32,
+    /// Charge for a redeployable hub returned without a confirmed fault, pence.
+    pub redeployable_charge_pence: i64,
+    /// Value of a single-band hub that cannot be redeployed, pence.
+    pub single_band_charge_pence: i64,
+    /// Value of a dual-band hub that cannot be redeployed, pence.
+    pub dual_band_charge_pence: i64,
 }
 
 /// `[webhooks]`.
@@ -537,6 +579,7 @@ impl Config {
         }
         self.argon2()?;
         self.incident_policy()?;
+        self.hub_rules()?;
         if let Some(key) = self.auth.secret_key.value() {
             dsms_auth::credentials::MasterKey::from_base64(key.trim())
                 .map_err(|e| invalid("auth.secret_key", e.to_string()))?;
@@ -853,6 +896,42 @@ impl Config {
             })
             .collect();
         Ok(policy)
+    }
+
+    /// The communications-hub ordering rules, over the business calendar.
+    pub fn hub_rules(&self) -> Result<dsms_hubs::HubRules, ConfigError> {
+        let mut sets = Vec::new();
+        for r in &self.hubs.rule_sets {
+            let effective_from = chrono::NaiveDate::parse_from_str(&r.effective_from, "%Y-%m-%d")
+                .map_err(|_| {
+                invalid(
+                    "hubs.rule_sets",
+                    format!(
+                        "effective_from {:?} is not a date such as 2027-04-01",
+                        r.effective_from
+                    ),
+                )
+            })?;
+            sets.push(dsms_hubs::RuleSet {
+                effective_from,
+                forecast_horizon_months: r.forecast_horizon_months,
+                forecast_due_working_day: r.forecast_due_working_day,
+                order_lead_time_months: r.order_lead_time_months,
+                pack_size: r.pack_size,
+                minimum_quantity: r.minimum_quantity,
+                tolerance_min_percent: r.tolerance_min_percent,
+                tolerance_max_percent: r.tolerance_max_percent,
+                amendment_cutoff_months: r.amendment_cutoff_months,
+                confirmation_window_working_days: r.confirmation_window_working_days,
+                return_charges: dsms_hubs::ReturnCharges {
+                    redeployable_pence: r.redeployable_charge_pence,
+                    single_band_pence: r.single_band_charge_pence,
+                    dual_band_pence: r.dual_band_charge_pence,
+                },
+            });
+        }
+        dsms_hubs::HubRules::new(sets, self.business_calendar()?)
+            .map_err(|e| invalid("hubs.rule_sets", e))
     }
 
     /// Who the first administrator is.

@@ -24,6 +24,21 @@ pub const EVENT_TYPES: &[&str] = &[
     "request.closed",
     "request.cancelled",
     "request.comment_added",
+    "hub_forecast.submitted",
+    "hub_order.submitted",
+    "hub_order.accepted",
+    "hub_order.rejected",
+    "hub_order.amended",
+    "hub_order.cancelled",
+    "hub_order.dispatched",
+    "hub_order.discrepancy_reported",
+    "hub_order.delivered",
+    "hub_return.requested",
+    "hub_return.authorised",
+    "hub_return.collected",
+    "hub_return.received",
+    "hub_return.analysed",
+    "hub_return.closed",
 ];
 
 /// Subscribes to every incident event, including types added later.

@@ -5,6 +5,9 @@ pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod catalogue;
 pub(crate) mod dto;
+pub(crate) mod hubs;
+pub(crate) mod hubs_orders;
+pub(crate) mod hubs_returns;
 pub(crate) mod incidents;
 pub(crate) mod organisations;
 pub(crate) mod requests;
@@ -23,6 +26,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .configure(tokens::configure)
             .configure(audit::configure)
             .configure(incidents::configure)
+            .configure(hubs::configure)
             .configure(catalogue::configure)
             .configure(requests::configure)
             .configure(webhooks::configure),
