@@ -16,6 +16,6 @@ mod worker;
 
 pub use error::NotifyError;
 pub use mailer::Mailer;
-pub use message::{EMAIL_KIND, EmailMessage, enqueue_email};
+pub use message::{EMAIL_KIND, EmailAttachment, EmailMessage, enqueue_email};
 pub use settings::{EmailSettings, EmailTransport, SmtpSettings, SmtpTls};
 pub use worker::{OutboxWaker, OutboxWorker, WorkerSettings};

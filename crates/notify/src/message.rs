@@ -1,8 +1,8 @@
 use chrono::{DateTime, Utc};
 use dsms_core::Email;
 use dsms_store::{DbConnection, StoreError, outbox};
-use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{Address, Message};
 use serde::{Deserialize, Serialize};
 
@@ -11,7 +11,19 @@ use crate::error::NotifyError;
 /// The outbox `kind` of email rows.
 pub const EMAIL_KIND: &str = "email";
 
-/// A plain-text email waiting in the outbox; its JSON form is the outbox payload.
+/// A text file sent with an email (a CSV report, an SVG chart).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailAttachment {
+    /// The file name the receiver sees.
+    pub filename: String,
+    /// Its media type, e.g. `text/csv; charset=utf-8`.
+    pub content_type: String,
+    /// Its content.
+    pub content: String,
+}
+
+/// A plain-text email, possibly with text attachments, waiting in the outbox; its JSON form is
+/// the outbox payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmailMessage {
     /// The recipients, all in the To header.
@@ -22,6 +34,9 @@ pub struct EmailMessage {
     pub text_body: String,
     /// The RFC 5322 Message-ID, e.g. `<3f2a…@dsms>`, kept for every retry.
     pub message_id: String,
+    /// Files sent with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<EmailAttachment>,
 }
 
 impl EmailMessage {
@@ -35,19 +50,40 @@ impl EmailMessage {
             subject: subject.into(),
             text_body: text_body.into(),
             message_id: format!("<{}@dsms>", uuid::Uuid::new_v4().simple()),
+            attachments: Vec::new(),
         }
+    }
+
+    /// The same message with `attachment` added.
+    pub fn with_attachment(mut self, attachment: EmailAttachment) -> Self {
+        self.attachments.push(attachment);
+        self
     }
 
     /// The outbox payload. Spelled out because every field is a string, so unlike
     /// `serde_json::to_value` it cannot fail; the round-trip test keeps it in step with
     /// `Deserialize`.
     fn payload(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut payload = serde_json::json!({
             "to": self.to,
             "subject": self.subject,
             "text_body": self.text_body,
             "message_id": self.message_id,
-        })
+        });
+        if !self.attachments.is_empty() {
+            payload["attachments"] = self
+                .attachments
+                .iter()
+                .map(|a| {
+                    serde_json::json!({
+                        "filename": a.filename,
+                        "content_type": a.content_type,
+                        "content": a.content,
+                    })
+                })
+                .collect();
+        }
+        payload
     }
 
     /// The message as lettre sends it, from `from`.
@@ -55,8 +91,7 @@ impl EmailMessage {
         let mut builder = Message::builder()
             .from(from.clone())
             .subject(self.subject.as_str())
-            .message_id(Some(self.message_id.clone()))
-            .header(ContentType::TEXT_PLAIN);
+            .message_id(Some(self.message_id.clone()));
         for to in &self.to {
             let address =
                 to.as_str()
@@ -67,8 +102,25 @@ impl EmailMessage {
                     })?;
             builder = builder.to(Mailbox::new(None, address));
         }
+        if self.attachments.is_empty() {
+            return builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(self.text_body.clone())
+                .map_err(NotifyError::InvalidMessage);
+        }
+        let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(self.text_body.clone()));
+        for attachment in &self.attachments {
+            // An unparsable media type is sent as a generic download rather than lost.
+            let content_type = ContentType::parse(&attachment.content_type).unwrap_or_else(|_| {
+                ContentType::parse("application/octet-stream").unwrap_or(ContentType::TEXT_PLAIN)
+            });
+            parts = parts.singlepart(
+                Attachment::new(attachment.filename.clone())
+                    .body(attachment.content.clone(), content_type),
+            );
+        }
         builder
-            .body(self.text_body.clone())
+            .multipart(parts)
             .map_err(NotifyError::InvalidMessage)
     }
 }
@@ -128,6 +180,42 @@ mod tests {
             text.ends_with("\r\n\r\nHello,\r\nthe ticket changed.\r\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn attachments_travel_through_the_outbox_payload_and_become_mime_parts() {
+        let message = message().with_attachment(EmailAttachment {
+            filename: "sla-performance-2026-10.csv".into(),
+            content_type: "text/csv; charset=utf-8".into(),
+            content: "period,met\r\n2026-10,3\r\n".into(),
+        });
+        let stored: EmailMessage = serde_json::from_value(message.payload()).unwrap();
+        assert_eq!(stored, message);
+        assert_eq!(message.payload(), serde_json::to_value(&message).unwrap());
+        let text = formatted(&stored);
+        for expected in [
+            "Content-Type: multipart/mixed",
+            "Content-Type: text/plain; charset=utf-8",
+            "Content-Disposition: attachment; filename=\"sla-performance-2026-10.csv\"",
+            "Content-Type: text/csv; charset=utf-8",
+            "period,met",
+        ] {
+            assert!(text.contains(expected), "{expected:?} missing from\n{text}");
+        }
+        let plain: EmailMessage = serde_json::from_value(message_without_attachments()).unwrap();
+        assert!(
+            plain.attachments.is_empty(),
+            "payloads written before attachments still load"
+        );
+    }
+
+    fn message_without_attachments() -> serde_json::Value {
+        serde_json::json!({
+            "to": ["ops@supplier.example"],
+            "subject": "s",
+            "text_body": "b",
+            "message_id": "<1@dsms>",
+        })
     }
 
     #[test]

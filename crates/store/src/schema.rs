@@ -628,6 +628,87 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    report_incident_facts (incident_id) {
+        incident_id -> BigInt,
+        organisation_id -> BigInt,
+        priority -> Integer,
+        category -> Text,
+        assignment_group -> Nullable<Text>,
+        created_on -> Date,
+        resolved_on -> Nullable<Date>,
+        response_seconds -> Nullable<BigInt>,
+        response_met -> Nullable<Bool>,
+        resolution_seconds -> Nullable<BigInt>,
+        resolution_met -> Nullable<Bool>,
+        reopened -> Bool,
+        source_version -> BigInt,
+        source_updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    network_devices (device_id) {
+        device_id -> Text,
+        organisation_id -> BigInt,
+        device_type -> Nullable<Text>,
+        region -> Nullable<Text>,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    report_subscriptions (id) {
+        id -> BigInt,
+        person_id -> BigInt,
+        organisation_id -> BigInt,
+        report -> Text,
+        parameters -> Text,
+        cadence -> Text,
+        working_day -> Nullable<Integer>,
+        created_at -> Timestamp,
+        cancelled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    report_deliveries (subscription_id, period_start) {
+        subscription_id -> BigInt,
+        period_start -> Date,
+        outbox_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    incident_aliases (alias) {
+        alias -> Text,
+        incident_id -> BigInt,
+        source -> Text,
+        row_digest -> Text,
+        imported_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    imported_comments (source, external_id) {
+        source -> Text,
+        external_id -> Text,
+        comment_id -> BigInt,
+        row_digest -> Text,
+    }
+}
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        secret_sealed -> Nullable<Text>,
+        created_at -> Timestamp,
+        retired_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(organisation_sec_roles -> organisations (organisation_id));
 diesel::joinable!(people -> organisations (organisation_id));
 diesel::joinable!(person_roles -> people (person_id));
@@ -674,6 +755,11 @@ diesel::joinable!(network_devices -> organisations (organisation_id));
 diesel::joinable!(report_subscriptions -> people (person_id));
 diesel::joinable!(report_deliveries -> report_subscriptions (subscription_id));
 
+diesel::joinable!(report_incident_facts -> incidents (incident_id));
+diesel::joinable!(network_devices -> organisations (organisation_id));
+diesel::joinable!(report_subscriptions -> people (person_id));
+diesel::joinable!(report_deliveries -> report_subscriptions (subscription_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     outbox,
@@ -713,4 +799,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     hub_discrepancies,
     hub_returns,
     hub_return_lines,
+    report_incident_facts,
+    network_devices,
+    report_subscriptions,
+    report_deliveries,
 );

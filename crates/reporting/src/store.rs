@@ -1,0 +1,733 @@
+//! The SQL of reports, in one place: keeping the per-incident facts up to date, the aggregates
+//! each report reads, diagnostics, the device inventory and report subscriptions. Every query of
+//! organisation-owned rows is scoped to what the caller may see.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::dsl::{count_star, max};
+use diesel::prelude::*;
+use diesel::sql_types::Bool;
+use dsms_core::Principal;
+use dsms_store::schema::{
+    incident_details, incident_devices, incident_pauses, incidents, network_devices, organisations,
+    people, person_roles, report_deliveries, report_incident_facts as facts, report_subscriptions,
+};
+use dsms_store::{DbBackend, DbConnection, StoreError, scoped};
+
+use crate::facts::{IncidentFacts, IncidentSource, Pause};
+use crate::params::{Dimension, ReportParams};
+
+/// Inserts `rows` in one statement. Multi-row inserts are not part of what diesel's
+/// multi-backend connection speaks, so each backend gets the statement in its own dialect.
+macro_rules! insert_many {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        match $conn {
+            DbConnection::Pg(c) => diesel::insert_into($table).values($rows).execute(c),
+            DbConnection::Sqlite(c) => diesel::insert_into($table).values($rows).execute(c),
+        }
+    };
+}
+
+/// Statuses of incidents not yet resolved: the backlog.
+pub(crate) const OPEN_STATUSES: &[&str] = &["new", "assigned", "in_progress", "awaiting_user"];
+
+#[derive(Insertable)]
+#[diesel(table_name = facts)]
+struct FactsRow<'a> {
+    incident_id: i64,
+    organisation_id: i64,
+    priority: i32,
+    category: &'a str,
+    assignment_group: Option<&'a str>,
+    created_on: NaiveDate,
+    resolved_on: Option<NaiveDate>,
+    response_seconds: Option<i64>,
+    response_met: Option<bool>,
+    resolution_seconds: Option<i64>,
+    resolution_met: Option<bool>,
+    reopened: bool,
+    source_version: i64,
+    source_updated_at: NaiveDateTime,
+}
+
+/// An incident's columns the facts are computed from, as loaded.
+type SourceRow = (
+    i64,
+    i64,
+    i32,
+    String,
+    Option<String>,
+    String,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+    i64,
+    NaiveDateTime,
+);
+
+/// Resolved incidents counted per local day, priority and whether the target was met.
+pub(crate) type OutcomeCount = (Option<NaiveDate>, i32, Option<bool>, i64);
+
+/// A resolved incident's local day, priority, and response and resolution clock seconds.
+pub(crate) type ResolvedTimes = (Option<NaiveDate>, i32, Option<i64>, Option<i64>);
+
+/// The last incident change the facts have caught up with.
+pub(crate) fn facts_watermark(
+    conn: &mut DbConnection,
+) -> Result<Option<NaiveDateTime>, StoreError> {
+    Ok(facts::table
+        .select(max(facts::source_updated_at))
+        .first(conn)?)
+}
+
+/// Incidents changed at or after `since` whose facts are missing or out of date, oldest
+/// change first.
+pub(crate) fn stale_incidents(
+    conn: &mut DbConnection,
+    since: Option<NaiveDateTime>,
+    limit: i64,
+) -> Result<Vec<IncidentSource>, StoreError> {
+    let mut query = incidents::table
+        .left_join(facts::table)
+        .filter(
+            facts::incident_id
+                .is_null()
+                .or(facts::source_version.ne(incidents::version)),
+        )
+        .into_boxed();
+    if let Some(since) = since {
+        query = query.filter(incidents::updated_at.ge(since));
+    }
+    let rows: Vec<SourceRow> = query
+        .order((incidents::updated_at.asc(), incidents::id.asc()))
+        .limit(limit)
+        .select((
+            incidents::id,
+            incidents::organisation_id,
+            incidents::priority,
+            incidents::category,
+            incidents::assignment_group,
+            incidents::status,
+            incidents::created_at,
+            incidents::responded_at,
+            incidents::resolved_at,
+            incidents::version,
+            incidents::updated_at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| IncidentSource {
+            id: r.0,
+            organisation_id: r.1,
+            priority: r.2,
+            category: r.3,
+            assignment_group: r.4,
+            status: r.5,
+            created_at: r.6,
+            responded_at: r.7,
+            resolved_at: r.8,
+            version: r.9,
+            updated_at: r.10,
+        })
+        .collect())
+}
+
+/// The pauses of incidents `ids`.
+pub(crate) fn pauses_of(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> Result<Vec<(i64, Pause)>, StoreError> {
+    let rows: Vec<(i64, String, NaiveDateTime, Option<NaiveDateTime>)> = incident_pauses::table
+        .filter(incident_pauses::incident_id.eq_any(ids))
+        .order((incident_pauses::incident_id, incident_pauses::id))
+        .select((
+            incident_pauses::incident_id,
+            incident_pauses::reason,
+            incident_pauses::started_at,
+            incident_pauses::ended_at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, reason, started_at, ended_at)| {
+            (
+                id,
+                Pause {
+                    reason,
+                    started_at,
+                    ended_at,
+                },
+            )
+        })
+        .collect())
+}
+
+/// Replaces the facts of the incidents in `all`.
+pub(crate) fn replace_facts(
+    conn: &mut DbConnection,
+    all: &[IncidentFacts],
+) -> Result<(), StoreError> {
+    let ids: Vec<i64> = all.iter().map(|f| f.incident_id).collect();
+    diesel::delete(facts::table.filter(facts::incident_id.eq_any(&ids))).execute(conn)?;
+    let rows: Vec<FactsRow<'_>> = all
+        .iter()
+        .map(|f| FactsRow {
+            incident_id: f.incident_id,
+            organisation_id: f.organisation_id,
+            priority: f.priority,
+            category: &f.category,
+            assignment_group: f.assignment_group.as_deref(),
+            created_on: f.created_on,
+            resolved_on: f.resolved_on,
+            response_seconds: f.response_seconds,
+            response_met: f.response_met,
+            resolution_seconds: f.resolution_seconds,
+            resolution_met: f.resolution_met,
+            reopened: f.reopened,
+            source_version: f.source_version,
+            source_updated_at: f.source_updated_at,
+        })
+        .collect();
+    // Well under SQLite's limit of bound values per statement.
+    for chunk in rows.chunks(500) {
+        insert_many!(conn, facts::table, chunk)?;
+    }
+    Ok(())
+}
+
+/// A condition on the facts table.
+type FactCondition = Box<dyn BoxableExpression<facts::table, DbBackend, SqlType = Bool>>;
+
+/// The facts the caller may see, narrowed by the report's filters. Aggregates group unboxed
+/// queries (diesel cannot group a boxed one), so the tenant rule of `scoped!` is applied here as
+/// a condition: organisations see only their own rows, operator staff every row.
+fn scoped_facts(principal: &Principal, params: &ReportParams) -> FactCondition {
+    let mut condition: FactCondition = Box::new(true.into_sql::<Bool>());
+    for organisation in [principal.visible_organisation(), params.organisation_id]
+        .into_iter()
+        .flatten()
+    {
+        condition = Box::new(condition.and(facts::organisation_id.eq(organisation)));
+    }
+    if let Some(priority) = params.priority {
+        condition = Box::new(condition.and(facts::priority.eq(priority)));
+    }
+    if let Some(category) = params.category.clone() {
+        condition = Box::new(condition.and(facts::category.eq(category)));
+    }
+    if let Some(group) = params.group.clone() {
+        condition = Box::new(condition.and(facts::assignment_group.eq(group).assume_not_null()));
+    }
+    condition
+}
+
+/// Incidents resolved in the period per local day, priority and whether the resolution target
+/// was met.
+pub(crate) fn resolution_outcomes(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    params: &ReportParams,
+) -> Result<Vec<OutcomeCount>, StoreError> {
+    Ok(facts::table
+        .filter(scoped_facts(principal, params))
+        .filter(facts::resolved_on.between(params.from, params.to))
+        .group_by((facts::resolved_on, facts::priority, facts::resolution_met))
+        .select((
+            facts::resolved_on,
+            facts::priority,
+            facts::resolution_met,
+            count_star(),
+        ))
+        .load(conn)?)
+}
+
+/// Incidents raised in the period per local day.
+pub(crate) fn raised_per_day(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    params: &ReportParams,
+) -> Result<Vec<(NaiveDate, i64)>, StoreError> {
+    Ok(facts::table
+        .filter(scoped_facts(principal, params))
+        .filter(facts::created_on.between(params.from, params.to))
+        .group_by(facts::created_on)
+        .select((facts::created_on, count_star()))
+        .load(conn)?)
+}
+
+/// Incidents resolved in the period per local day and whether they were ever reopened.
+pub(crate) fn resolved_per_day(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    params: &ReportParams,
+) -> Result<Vec<(Option<NaiveDate>, bool, i64)>, StoreError> {
+    Ok(facts::table
+        .filter(scoped_facts(principal, params))
+        .filter(facts::resolved_on.between(params.from, params.to))
+        .group_by((facts::resolved_on, facts::reopened))
+        .select((facts::resolved_on, facts::reopened, count_star()))
+        .load(conn)?)
+}
+
+/// Response and resolution clock times of incidents resolved in the period.
+pub(crate) fn resolved_times(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    params: &ReportParams,
+) -> Result<Vec<ResolvedTimes>, StoreError> {
+    Ok(facts::table
+        .filter(scoped_facts(principal, params))
+        .filter(facts::resolved_on.between(params.from, params.to))
+        .select((
+            facts::resolved_on,
+            facts::priority,
+            facts::response_seconds,
+            facts::resolution_seconds,
+        ))
+        .load(conn)?)
+}
+
+/// Incidents raised in the period per local day and value of `by` (as text; none for
+/// incidents with no resolver group).
+pub(crate) fn raised_by(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    params: &ReportParams,
+    by: Dimension,
+) -> Result<Vec<(NaiveDate, Option<String>, i64)>, StoreError> {
+    let query = facts::table
+        .filter(scoped_facts(principal, params))
+        .filter(facts::created_on.between(params.from, params.to));
+    Ok(match by {
+        Dimension::Category => query
+            .group_by((facts::created_on, facts::category))
+            .select((facts::created_on, facts::category, count_star()))
+            .load::<(NaiveDate, String, i64)>(conn)?
+            .into_iter()
+            .map(|(d, v, n)| (d, Some(v), n))
+            .collect(),
+        Dimension::Group => query
+            .group_by((facts::created_on, facts::assignment_group))
+            .select((facts::created_on, facts::assignment_group, count_star()))
+            .load(conn)?,
+        Dimension::Organisation => query
+            .group_by((facts::created_on, facts::organisation_id))
+            .select((facts::created_on, facts::organisation_id, count_star()))
+            .load::<(NaiveDate, i64, i64)>(conn)?
+            .into_iter()
+            .map(|(d, v, n)| (d, Some(v.to_string()), n))
+            .collect(),
+        Dimension::Priority => query
+            .group_by((facts::created_on, facts::priority))
+            .select((facts::created_on, facts::priority, count_star()))
+            .load::<(NaiveDate, i32, i64)>(conn)?
+            .into_iter()
+            .map(|(d, v, n)| (d, Some(v.to_string()), n))
+            .collect(),
+    })
+}
+
+/// The names of organisations `ids`.
+pub(crate) fn organisation_names(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> Result<Vec<(i64, String)>, StoreError> {
+    Ok(organisations::table
+        .filter(organisations::id.eq_any(ids))
+        .select((organisations::id, organisations::name))
+        .load(conn)?)
+}
+
+/// A condition on the incidents table.
+type IncidentCondition = Box<dyn BoxableExpression<incidents::table, DbBackend, SqlType = Bool>>;
+
+/// Open incidents the caller may see, narrowed by the report's filters (the tenant rule as in
+/// [`scoped_facts`]).
+fn scoped_open_incidents(principal: &Principal, params: &ReportParams) -> IncidentCondition {
+    let mut condition: IncidentCondition = Box::new(incidents::status.eq_any(OPEN_STATUSES));
+    for organisation in [principal.visible_organisation(), params.organisation_id]
+        .into_iter()
+        .flatten()
+    {
+        condition = Box::new(condition.and(incidents::organisation_id.eq(organisation)));
+    }
+    if let Some(priority) = params.priority {
+        condition = Box::new(condition.and(incidents::priority.eq(priority)));
+    }
+    if let Some(category) = params.category.clone() {
+        condition = Box::new(condition.and(incidents::category.eq(category)));
+    }
+    if let Some(group) = params.group.clone() {
+        condition =
+            Box::new(condition.and(incidents::assignment_group.eq(group).assume_not_null()));
+    }
+    condition
+}
+
+/// Open incidents per priority raised after `after` (exclusive) and at or before `until`.
+pub(crate) fn open_raised_between(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    params: &ReportParams,
+    after: Option<NaiveDateTime>,
+    until: NaiveDateTime,
+) -> Result<Vec<(i32, i64)>, StoreError> {
+    let mut condition = scoped_open_incidents(principal, params);
+    if let Some(after) = after {
+        condition = Box::new(condition.and(incidents::created_at.gt(after)));
+    }
+    Ok(incidents::table
+        .filter(condition)
+        .filter(incidents::created_at.le(until))
+        .group_by(incidents::priority)
+        .select((incidents::priority, count_star()))
+        .load(conn)?)
+}
+
+/// Open incidents per priority whose running resolution clock fell due at or before `now`.
+pub(crate) fn open_past_due(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    params: &ReportParams,
+    now: NaiveDateTime,
+) -> Result<Vec<(i32, i64)>, StoreError> {
+    Ok(incidents::table
+        .filter(scoped_open_incidents(principal, params))
+        .filter(incidents::resolution_due_at.le(now))
+        .group_by(incidents::priority)
+        .select((incidents::priority, count_star()))
+        .load(conn)?)
+}
+
+/// An incident as diagnostics show it.
+#[derive(Debug, Clone, Queryable)]
+pub(crate) struct DiagnosticRow {
+    pub id: i64,
+    pub reference: String,
+    pub organisation_id: i64,
+    pub title: String,
+    pub status: String,
+    pub priority: i32,
+    pub category: String,
+    pub assignment_group: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub responded_at: Option<NaiveDateTime>,
+    pub resolved_at: Option<NaiveDateTime>,
+    pub resolution_due_at: Option<NaiveDateTime>,
+    pub resolution_at_risk_at: Option<NaiveDateTime>,
+    pub region: Option<String>,
+    pub fault_started_at: Option<NaiveDateTime>,
+}
+
+/// Incidents raised in `[from, until)` that the caller's diagnostics cover: for organisations
+/// their own and those naming a device registered to them; for operator staff all. Newest first.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn diagnostics(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    params: &ReportParams,
+    from: NaiveDateTime,
+    until: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<DiagnosticRow>, StoreError> {
+    let mut query = incidents::table
+        .left_join(incident_details::table)
+        .filter(incidents::created_at.ge(from))
+        .filter(incidents::created_at.lt(until))
+        .into_boxed();
+    if let Some(own) = principal.visible_organisation() {
+        let theirs = network_devices::table
+            .filter(network_devices::organisation_id.eq(own))
+            .select(network_devices::device_id);
+        let affected = incident_devices::table
+            .filter(incident_devices::device_id.eq_any(theirs))
+            .select(incident_devices::incident_id);
+        query = query.filter(
+            incidents::organisation_id
+                .eq(own)
+                .or(incidents::id.eq_any(affected)),
+        );
+    }
+    if let Some(organisation) = params.organisation_id {
+        query = query.filter(incidents::organisation_id.eq(organisation));
+    }
+    if let Some(priority) = params.priority {
+        query = query.filter(incidents::priority.eq(priority));
+    }
+    if let Some(category) = &params.category {
+        query = query.filter(incidents::category.eq(category));
+    }
+    if let Some(group) = &params.group {
+        query = query.filter(incidents::assignment_group.eq(group));
+    }
+    if params.open_only {
+        query = query.filter(incidents::status.eq_any(OPEN_STATUSES));
+    }
+    if let Some(device) = &params.device {
+        let naming = incident_devices::table
+            .filter(incident_devices::device_id.eq(device))
+            .select(incident_devices::incident_id);
+        query = query.filter(incidents::id.eq_any(naming));
+    }
+    if let Some(region) = &params.region {
+        query = query.filter(incident_details::region.eq(region));
+    }
+    Ok(query
+        .order((incidents::created_at.desc(), incidents::id.desc()))
+        .limit(limit)
+        .select((
+            incidents::id,
+            incidents::reference,
+            incidents::organisation_id,
+            incidents::title,
+            incidents::status,
+            incidents::priority,
+            incidents::category,
+            incidents::assignment_group,
+            incidents::created_at,
+            incidents::responded_at,
+            incidents::resolved_at,
+            incidents::resolution_due_at,
+            incidents::resolution_at_risk_at,
+            incident_details::region.nullable(),
+            incident_details::fault_started_at.nullable(),
+        ))
+        .load(conn)?)
+}
+
+/// The devices named on incidents `ids`.
+pub(crate) fn devices_of(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> Result<Vec<(i64, String)>, StoreError> {
+    Ok(incident_devices::table
+        .filter(incident_devices::incident_id.eq_any(ids))
+        .order((incident_devices::incident_id, incident_devices::device_id))
+        .select((incident_devices::incident_id, incident_devices::device_id))
+        .load(conn)?)
+}
+
+/// Whether the resolution target was met, for incidents `ids` with facts.
+pub(crate) fn resolution_met_of(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> Result<Vec<(i64, Option<bool>)>, StoreError> {
+    Ok(facts::table
+        .filter(facts::incident_id.eq_any(ids))
+        .select((facts::incident_id, facts::resolution_met))
+        .load(conn)?)
+}
+
+/// A device registered to a network operator.
+#[derive(Debug, Clone, Queryable, Insertable)]
+#[diesel(table_name = network_devices)]
+pub(crate) struct DeviceRow {
+    pub device_id: String,
+    pub organisation_id: i64,
+    pub device_type: Option<String>,
+    pub region: Option<String>,
+    pub recorded_at: NaiveDateTime,
+}
+
+/// Registers `rows`, replacing earlier registrations of the same devices.
+pub(crate) fn register_devices(
+    conn: &mut DbConnection,
+    rows: &[DeviceRow],
+) -> Result<(), StoreError> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.device_id.as_str()).collect();
+    diesel::delete(network_devices::table.filter(network_devices::device_id.eq_any(&ids)))
+        .execute(conn)?;
+    for chunk in rows.chunks(500) {
+        insert_many!(conn, network_devices::table, chunk)?;
+    }
+    Ok(())
+}
+
+/// The devices registered to organisations the caller may see (optionally one of them).
+pub(crate) fn devices(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    organisation_id: Option<i64>,
+) -> Result<Vec<DeviceRow>, StoreError> {
+    let mut query = scoped!(
+        network_devices::table.into_boxed(),
+        network_devices::organisation_id,
+        principal
+    );
+    if let Some(organisation) = organisation_id {
+        query = query.filter(network_devices::organisation_id.eq(organisation));
+    }
+    Ok(query
+        .order(network_devices::device_id)
+        .limit(10_000)
+        .load(conn)?)
+}
+
+/// True when organisation `id` exists.
+pub(crate) fn organisation_exists(conn: &mut DbConnection, id: i64) -> Result<bool, StoreError> {
+    Ok(organisations::table
+        .find(id)
+        .select(organisations::id)
+        .first::<i64>(conn)
+        .optional()?
+        .is_some())
+}
+
+/// A stored report subscription.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = report_subscriptions)]
+pub(crate) struct SubscriptionRow {
+    pub id: i64,
+    pub person_id: i64,
+    pub organisation_id: i64,
+    pub report: String,
+    pub parameters: String,
+    pub cadence: String,
+    pub working_day: Option<i32>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = report_subscriptions)]
+pub(crate) struct NewSubscriptionRow<'a> {
+    pub person_id: i64,
+    pub organisation_id: i64,
+    pub report: &'a str,
+    pub parameters: &'a str,
+    pub cadence: &'a str,
+    pub working_day: Option<i32>,
+    pub created_at: NaiveDateTime,
+}
+
+/// Stores a subscription and returns it.
+pub(crate) fn insert_subscription(
+    conn: &mut DbConnection,
+    row: &NewSubscriptionRow<'_>,
+) -> Result<SubscriptionRow, StoreError> {
+    let id: i64 = diesel::insert_into(report_subscriptions::table)
+        .values(row)
+        .returning(report_subscriptions::id)
+        .get_result(conn)?;
+    Ok(report_subscriptions::table
+        .find(id)
+        .select(SubscriptionRow::as_select())
+        .first(conn)?)
+}
+
+/// The person's active subscriptions.
+pub(crate) fn subscriptions_of(
+    conn: &mut DbConnection,
+    person_id: i64,
+) -> Result<Vec<SubscriptionRow>, StoreError> {
+    Ok(report_subscriptions::table
+        .filter(report_subscriptions::person_id.eq(person_id))
+        .filter(report_subscriptions::cancelled_at.is_null())
+        .order(report_subscriptions::id)
+        .select(SubscriptionRow::as_select())
+        .load(conn)?)
+}
+
+/// Cancels the person's subscription `id`; false when they have no such active subscription.
+pub(crate) fn cancel_subscription(
+    conn: &mut DbConnection,
+    person_id: i64,
+    id: i64,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let updated = diesel::update(
+        report_subscriptions::table
+            .filter(report_subscriptions::id.eq(id))
+            .filter(report_subscriptions::person_id.eq(person_id))
+            .filter(report_subscriptions::cancelled_at.is_null()),
+    )
+    .set(report_subscriptions::cancelled_at.eq(now))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Every active subscription.
+pub(crate) fn active_subscriptions(
+    conn: &mut DbConnection,
+) -> Result<Vec<SubscriptionRow>, StoreError> {
+    Ok(report_subscriptions::table
+        .filter(report_subscriptions::cancelled_at.is_null())
+        .order(report_subscriptions::id)
+        .select(SubscriptionRow::as_select())
+        .load(conn)?)
+}
+
+/// True when subscription `id` already has a delivery for the period starting `period_start`.
+pub(crate) fn delivered(
+    conn: &mut DbConnection,
+    id: i64,
+    period_start: NaiveDate,
+) -> Result<bool, StoreError> {
+    Ok(report_deliveries::table
+        .find((id, period_start))
+        .select(report_deliveries::subscription_id)
+        .first::<i64>(conn)
+        .optional()?
+        .is_some())
+}
+
+/// Records the delivery of a period; a second record of the same period is a conflict.
+pub(crate) fn record_delivery(
+    conn: &mut DbConnection,
+    id: i64,
+    period_start: NaiveDate,
+    outbox_id: i64,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::insert_into(report_deliveries::table)
+        .values((
+            report_deliveries::subscription_id.eq(id),
+            report_deliveries::period_start.eq(period_start),
+            report_deliveries::outbox_id.eq(outbox_id),
+            report_deliveries::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A subscriber as they stand now: email, roles, and whether person and organisation are
+/// active and what kind the organisation is.
+pub(crate) struct Subscriber {
+    pub email: String,
+    pub name: String,
+    pub active: bool,
+    pub organisation_kind: String,
+    pub roles: Vec<String>,
+}
+
+/// The subscriber `person_id`, if they exist.
+pub(crate) fn subscriber(
+    conn: &mut DbConnection,
+    person_id: i64,
+) -> Result<Option<Subscriber>, StoreError> {
+    let found: Option<(String, String, String, String, String)> = people::table
+        .inner_join(organisations::table)
+        .filter(people::id.eq(person_id))
+        .select((
+            people::email,
+            people::name,
+            people::status,
+            organisations::status,
+            organisations::kind,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((email, name, person_status, organisation_status, organisation_kind)) = found else {
+        return Ok(None);
+    };
+    let roles = person_roles::table
+        .filter(person_roles::person_id.eq(person_id))
+        .select(person_roles::role)
+        .load(conn)?;
+    Ok(Some(Subscriber {
+        email,
+        name,
+        active: person_status == "active" && organisation_status == "active",
+        organisation_kind,
+        roles,
+    }))
+}

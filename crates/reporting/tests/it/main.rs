@@ -1,0 +1,9 @@
+//! Integration tests of reports against a real database: SQLite by default, PostgreSQL when
+//! `DSMS_TEST_DATABASE_URL` is set. A small fixed incident log is written row by row, so every
+//! figure below is computed by hand from the times in `support.rs`.
+
+mod diagnostics;
+mod figures;
+mod scoping;
+mod subscriptions;
+mod support;
