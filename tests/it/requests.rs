@@ -544,6 +544,41 @@ async fn a_new_form_version_leaves_existing_requests_as_they_were() {
 }
 
 #[tokio::test]
+async fn webhooks_may_subscribe_to_request_events() {
+    let app = app().await;
+    let dcc = app.sign_in_admin().await;
+    let supplier = Tenant::create(&app, &dcc, "Northern Supply", "northern.example").await;
+    let endpoint = expect(
+        supplier
+            .admin
+            .post(
+                "/api/v1/webhooks",
+                &json!({"url": "https://hooks.northern.example/dsms",
+                        "events": ["request.approved", "request.*", "incident.created"]}),
+            )
+            .await,
+        201,
+    )
+    .await;
+    assert_eq!(
+        endpoint["events"],
+        json!(["request.approved", "request.*", "incident.created"])
+    );
+    expect_invalid(
+        supplier
+            .admin
+            .post(
+                "/api/v1/webhooks",
+                &json!({"url": "https://hooks.northern.example/dsms",
+                        "events": ["request.deleted"]}),
+            )
+            .await,
+        "events[0]",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn the_openapi_document_describes_every_request_route() {
     let app = app().await;
     let doc = expect(app.get("/api/v1/openapi.json").await, 200).await;

@@ -3,6 +3,7 @@
 
 mod approvals;
 mod catalogue;
+mod events;
 mod fulfilment;
 mod raising;
 mod support;

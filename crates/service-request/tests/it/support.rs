@@ -40,6 +40,7 @@ pub struct Org {
 
 pub struct World {
     pub requests: ServiceRequests,
+    pub db: Db,
     pub clock: Arc<ManualClock>,
     /// A `dcc_admin`, who maintains the catalogue.
     pub dcc_admin: Principal,
@@ -170,6 +171,7 @@ impl World {
         let requests = ServiceRequests::new(db.clone(), clock.clone(), RequestPolicy::default());
         Self {
             requests,
+            db,
             clock,
             dcc_admin: staff_principal(staff[0], Role::DccAdmin, "DCC Admin"),
             agent: staff_principal(staff[1], Role::ServiceDeskAgent, "Desk Agent"),
