@@ -105,6 +105,10 @@ use crate::problem::{Problem, ProblemField};
         crate::routes::webhooks::delete,
         crate::routes::webhooks::rotate_secret,
         crate::routes::webhooks::deliveries,
+        crate::routes::groups::list,
+        crate::routes::groups::create,
+        crate::routes::groups::add_member,
+        crate::routes::groups::remove_member,
     ),
     components(schemas(Problem, ProblemField)),
     modifiers(&BearerAuth),
@@ -120,6 +124,7 @@ use crate::problem::{Problem, ProblemField};
         (name = "hubs", description = "Communications hubs: variants, delivery locations, forecasts, orders and consignments, returns"),
         (name = "service requests", description = "The service catalogue and service requests: raise, approve, fulfil"),
         (name = "webhooks", description = "Organisations' webhook endpoints and their deliveries"),
+        (name = "groups", description = "The operator's resolver groups and their members"),
     )
 )]
 struct ApiDoc;

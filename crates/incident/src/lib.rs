@@ -5,6 +5,7 @@
 //! Depends on `dsms-core` (and, for storage, `dsms-store`) only; knows nothing of HTTP.
 
 mod attachment;
+mod figures;
 pub mod lifecycle;
 mod model;
 mod policy;
@@ -13,6 +14,7 @@ mod service;
 mod store;
 
 pub use attachment::{Attachment, MAX_FILENAME_CHARS};
+pub use figures::DeskFigures;
 pub use dsms_core::calendar::{self, BankHoliday, BusinessCalendar, CalendarError};
 pub use dsms_core::sla::{self, ClockHours, ClockReading, ClockState, SlaClock};
 pub use lifecycle::{Mover, Status, TRANSITIONS, Transition};

@@ -1098,6 +1098,22 @@ impl Incidents {
         Ok((Attachment::from(row), data))
     }
 
+    /// The service desk's dashboard figures over the last `days` days (1 to 366), for the
+    /// incidents the caller may see.
+    pub fn figures(
+        &self,
+        principal: &Principal,
+        days: i64,
+    ) -> Result<crate::figures::DeskFigures, IncidentError> {
+        principal.require(Permission::ViewIncidents, "see incidents")?;
+        let days = days.clamp(1, 366);
+        let now = self.now();
+        Ok(self
+            .inner
+            .db
+            .read_blocking(|conn| crate::figures::desk_figures(conn, principal, now, days))?)
+    }
+
     /// Every change to an incident, newest first. Organisations do not see work-note events
     /// (the audit log's own rule).
     pub fn history(

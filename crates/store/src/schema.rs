@@ -709,6 +709,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    resolver_groups (id) {
+        id -> BigInt,
+        name -> Text,
+        description -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    group_members (group_id, person_id) {
+        group_id -> BigInt,
+        person_id -> BigInt,
+        added_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    saved_views (id) {
+        id -> BigInt,
+        person_id -> BigInt,
+        name -> Text,
+        query -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(organisation_sec_roles -> organisations (organisation_id));
 diesel::joinable!(people -> organisations (organisation_id));
 diesel::joinable!(person_roles -> people (person_id));
@@ -726,6 +753,9 @@ diesel::joinable!(incident_sla_events -> incidents (incident_id));
 diesel::joinable!(webhook_endpoints -> organisations (organisation_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(incident_attachments -> incidents (incident_id));
+diesel::joinable!(group_members -> resolver_groups (group_id));
+diesel::joinable!(group_members -> people (person_id));
+diesel::joinable!(saved_views -> people (person_id));
 
 diesel::joinable!(delivery_locations -> organisations (organisation_id));
 diesel::joinable!(hub_forecasts -> organisations (organisation_id));
@@ -783,6 +813,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_endpoints,
     webhook_deliveries,
     incident_attachments,
+    resolver_groups,
+    group_members,
+    saved_views,
     catalogue_items,
     catalogue_item_versions,
     service_requests,

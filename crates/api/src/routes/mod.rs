@@ -5,6 +5,7 @@ pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod catalogue;
 pub(crate) mod dto;
+pub(crate) mod groups;
 pub(crate) mod hubs;
 pub(crate) mod hubs_orders;
 pub(crate) mod hubs_returns;
@@ -29,6 +30,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .configure(hubs::configure)
             .configure(catalogue::configure)
             .configure(requests::configure)
-            .configure(webhooks::configure),
+            .configure(webhooks::configure)
+            .configure(groups::configure),
     );
 }
