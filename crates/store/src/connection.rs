@@ -108,7 +108,7 @@ struct JournalMode {
 }
 
 /// Opens connections for the pool, applying each backend's session settings.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct ConnectionFactory {
     pub(crate) target: DbTarget,
     pub(crate) busy_timeout: Duration,
@@ -174,8 +174,10 @@ impl r2d2::ManageConnection for ConnectionFactory {
             .map_err(diesel::r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    /// A connection whose transaction could not be rolled back is dropped, not reused; one the
+    /// server closed is replaced by `Db` after the unit of work that found out.
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        diesel::r2d2::R2D2Connection::is_broken(conn)
     }
 }
 

@@ -1,5 +1,6 @@
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::{PgConnection, SqliteConnection};
@@ -37,9 +38,13 @@ pub struct DbSettings {
 pub struct Db {
     pool: r2d2::Pool<ConnectionFactory>,
     backend: Backend,
+    /// Opens a replacement for a pooled PostgreSQL connection the server has closed.
+    reconnect: Arc<ConnectionFactory>,
     /// SQLite admits one writer at a time; queueing writers here instead of in SQLite's busy
     /// handler (which sleeps in growing steps) keeps commit latency flat under concurrency.
-    sqlite_writer: Option<Arc<Mutex<()>>>,
+    sqlite_writer: Option<Arc<WriterTurn>>,
+    /// How long a writer waits for its turn, and SQLite for another process's lock.
+    busy_timeout: Duration,
 }
 
 impl std::fmt::Debug for Db {
@@ -73,6 +78,7 @@ impl Db {
                 SqliteSynchronous::Full => "FULL",
             },
         };
+        let reconnect = Arc::new(factory.clone());
         let pool = r2d2::Pool::builder()
             .max_size(settings.pool_size.max(1))
             .min_idle(Some(1))
@@ -84,7 +90,9 @@ impl Db {
         Ok(Self {
             pool,
             backend,
-            sqlite_writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            reconnect,
+            sqlite_writer: (backend == Backend::Sqlite).then(|| Arc::new(WriterTurn::default())),
+            busy_timeout: settings.busy_timeout,
         })
     }
 
@@ -98,15 +106,29 @@ impl Db {
         migrations::run_pending(&mut *self.pool.get()?)
     }
 
-    /// Checks that the database answers and that every migration is applied.
+    /// Checks that the database answers and that every migration is applied. On SQLite, after
+    /// a unit of work found the file locked by another process, it also checks that a write can
+    /// begin again, so readiness follows the lock and recovers with it.
     pub fn check_ready(&self) -> Result<(), StoreError> {
-        let mut conn = self.pool.get()?;
-        match migrations::pending_count(&mut conn)? {
-            0 => Ok(()),
-            n => Err(StoreError::Unavailable(format!(
-                "{n} migration(s) not yet applied"
-            ))),
+        let pending = {
+            let mut conn = self.pool.get()?;
+            let pending = migrations::pending_count(&mut conn);
+            if pending.is_err() {
+                self.heal(&mut conn);
+            }
+            pending?
+        };
+        if pending > 0 {
+            return Err(StoreError::Unavailable(format!(
+                "{pending} migration(s) not yet applied"
+            )));
         }
+        if let Some(writer) = &self.sqlite_writer
+            && writer.locked_out.load(Ordering::Relaxed)
+        {
+            self.write_blocking(|_| Ok::<_, StoreError>(()))?;
+        }
+        Ok(())
     }
 
     /// Runs `work` as one read-write transaction on a blocking thread.
@@ -138,11 +160,16 @@ impl Db {
         E: From<StoreError>,
     {
         let mut conn = self.pool.get().map_err(StoreError::from)?;
-        let _turn = self
-            .sqlite_writer
-            .as_ref()
-            .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()));
-        in_transaction(&mut conn, Mode::Write, work)
+        let turn = match &self.sqlite_writer {
+            Some(writer) => Some(writer.wait(self.busy_timeout)?),
+            None => None,
+        };
+        let locked_out = turn.as_ref().map(|t| &t.0.locked_out);
+        let result = in_transaction(&mut conn, Mode::Write, locked_out, work);
+        if result.is_err() {
+            self.heal(&mut conn);
+        }
+        result
     }
 
     /// [`Db::read`] for callers that are already on a blocking thread.
@@ -152,7 +179,30 @@ impl Db {
         E: From<StoreError>,
     {
         let mut conn = self.pool.get().map_err(StoreError::from)?;
-        in_transaction(&mut conn, Mode::Read, work)
+        let result = in_transaction(&mut conn, Mode::Read, None, work);
+        if result.is_err() {
+            self.heal(&mut conn);
+        }
+        result
+    }
+
+    /// After a failed unit of work on PostgreSQL, replaces the pooled connection if the server
+    /// closed it (a restart, a failover, `pg_terminate_backend`), so the pool recovers by itself
+    /// instead of handing out a dead connection forever. The check costs one round trip, and only
+    /// after a failure. When the server cannot be reached the dead connection stays and the
+    /// next failure tries again.
+    fn heal(&self, conn: &mut DbConnection) {
+        use diesel::connection::SimpleConnection;
+        if self.backend != Backend::Postgres || conn.batch_execute("SELECT 1").is_ok() {
+            return;
+        }
+        match r2d2::ManageConnection::connect(&*self.reconnect) {
+            Ok(fresh) => {
+                tracing::info!("replaced a database connection the server had closed");
+                *conn = fresh;
+            }
+            Err(error) => tracing::warn!(%error, "cannot reconnect to the database"),
+        }
     }
 
     /// Connections open and idle, for metrics.
@@ -173,18 +223,74 @@ where
         .unwrap_or_else(|join| Err(StoreError::Interrupted(join.to_string()).into()))
 }
 
+/// The one SQLite writer's turn, waited for at most `busy_timeout`: when another process holds
+/// the file's lock, every queued writer answers "unavailable" within that bound instead of each
+/// waiting out its own timeout behind the others.
+#[derive(Debug, Default)]
+struct WriterTurn {
+    taken: Mutex<bool>,
+    freed: Condvar,
+    /// The last write found the file locked by another process.
+    locked_out: AtomicBool,
+}
+
+struct Turn<'a>(&'a WriterTurn);
+
+impl WriterTurn {
+    fn wait(&self, timeout: Duration) -> Result<Turn<'_>, StoreError> {
+        let deadline = Instant::now() + timeout;
+        let mut taken = self.taken.lock().unwrap_or_else(|e| e.into_inner());
+        while *taken {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(StoreError::Unavailable(
+                    "the database is busy: no turn to write within busy_timeout".into(),
+                ));
+            }
+            taken = self
+                .freed
+                .wait_timeout(taken, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        *taken = true;
+        Ok(Turn(self))
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        *self.0.taken.lock().unwrap_or_else(|e| e.into_inner()) = false;
+        self.0.freed.notify_one();
+    }
+}
+
 #[derive(Clone, Copy)]
 enum Mode {
     Read,
     Write,
 }
 
-fn in_transaction<T, E, F>(conn: &mut DbConnection, mode: Mode, work: F) -> Result<T, E>
+/// Runs `work` in one transaction. `locked_out` records whether the transaction could begin,
+/// i.e. whether SQLite's write lock was free.
+fn in_transaction<T, E, F>(
+    conn: &mut DbConnection,
+    mode: Mode,
+    locked_out: Option<&AtomicBool>,
+    work: F,
+) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<StoreError>,
 {
-    begin(conn, mode).map_err(|e| E::from(e.into()))?;
+    let begun = begin(conn, mode).map_err(StoreError::from);
+    if let Some(flag) = locked_out {
+        flag.store(
+            matches!(begun, Err(StoreError::Unavailable(_))),
+            Ordering::Relaxed,
+        );
+    }
+    begun.map_err(E::from)?;
     match work(conn) {
         Ok(value) => match finish(conn, true) {
             Ok(()) => Ok(value),

@@ -60,6 +60,8 @@ fn is_busy(message: &str) -> bool {
         || m.contains("database table is locked")
         || m.contains("terminating connection")
         || m.contains("server closed the connection")
+        || m.contains("no connection to the server")
+        || m.contains("connection to server")
         || m.contains("could not connect")
         || m.contains("the database system is")
 }

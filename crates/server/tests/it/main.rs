@@ -2,5 +2,9 @@
 //! default and PostgreSQL when `DSMS_TEST_DATABASE_URL` is set.
 
 mod cli;
+mod crash;
+mod db_trouble;
+mod fixtures;
+mod instances;
 mod serve;
 mod support;

@@ -41,9 +41,15 @@ impl Env {
 
     /// Starts `dsms serve` on a free port.
     pub fn serve(&self) -> Server {
+        self.serve_with(&[])
+    }
+
+    /// Starts `dsms serve` on a free port with extra environment variables (settings).
+    pub fn serve_with(&self, settings: &[(&str, &str)]) -> Server {
         let port = free_port();
         let mut child = self
             .command(&["serve"])
+            .envs(settings.iter().copied())
             .env("DSMS_LISTEN", format!("127.0.0.1:{port}"))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
