@@ -1137,6 +1137,40 @@ mod tests {
     }
 
     #[test]
+    fn hub_rule_sets_are_dated_configuration_and_checked() {
+        let rules = Config::load(None, env(&[])).unwrap().hub_rules().unwrap();
+        let day = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+        assert_eq!(rules.in_force(day("2027-01-01")).pack_size, 10);
+        assert_eq!(rules.in_force(day("2027-01-01")).order_lead_time_months, 4);
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hubs.toml");
+        let set = |from: &str, pack: i64, min: i64, max: i64| {
+            format!(
+                "[[hubs.rule_sets]]\neffective_from = \"{from}\"\nforecast_horizon_months = 24\n\
+                 forecast_due_working_day = 1\norder_lead_time_months = 4\npack_size = {pack}\n\
+                 minimum_quantity = 10\ntolerance_min_percent = {min}\n\
+                 tolerance_max_percent = {max}\namendment_cutoff_months = 3\n\
+                 confirmation_window_working_days = 5\nredeployable_charge_pence = 827\n\
+                 single_band_charge_pence = 3087\ndual_band_charge_pence = 5875\n"
+            )
+        };
+        let two = set("2020-01-01", 10, 50, 120) + &set("2027-03-01", 20, 50, 120);
+        std::fs::write(&path, two).unwrap();
+        let rules = Config::load(Some(&path), env(&[]))
+            .unwrap()
+            .hub_rules()
+            .unwrap();
+        assert_eq!(rules.in_force(day("2027-02-28")).pack_size, 10);
+        assert_eq!(rules.in_force(day("2027-03-01")).pack_size, 20);
+
+        std::fs::write(&path, set("2020-01-01", 10, 130, 120)).unwrap();
+        let err = Config::load(Some(&path), env(&[])).unwrap_err();
+        assert!(err.to_string().contains("hubs.rule_sets"), "{err}");
+        assert!(err.to_string().contains("tolerance"), "{err}");
+    }
+
+    #[test]
     fn unknown_settings_are_refused() {
         let err = Config::load(None, env(&[("DSMS_SMTP_HOSTNAME", "x")])).unwrap_err();
         assert!(err.to_string().contains("DSMS_SMTP_HOSTNAME"), "{err}");
