@@ -6,18 +6,21 @@
 //! same layout, one module per group of pages.
 //!
 //! Pages are thin: they read a form, call a context crate (today `dsms-auth`'s `Identity`) on a
-//! blocking thread, and render the result. This crate must not depend on diesel or `dsms-store`
-//! (only its tests do, to build the whole application), nor contain SQL: storage is reached only
-//! through the context crates. It is mounted into the API's application
+//! blocking thread, and render the result. This crate must not depend on diesel nor contain SQL
+//! (it names `dsms-store`'s plain audit-log types, never its connections): storage is reached
+//! only through the context crates. It is mounted into the API's application
 //! (`dsms_api::app(..).configure(dsms_web::configure)`) so that it shares its state, middleware
 //! and request ids.
 
 mod account;
+mod admin;
 mod assets;
 mod cookies;
 mod csrf;
 mod links;
+mod nav;
 mod page;
+mod portal;
 mod session;
 mod signin;
 mod site;
@@ -29,5 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(assets::configure)
         .configure(signin::configure)
         .configure(links::configure)
-        .configure(account::configure);
+        .configure(account::configure)
+        .configure(portal::configure)
+        .configure(admin::configure);
 }

@@ -3,8 +3,10 @@
 //! with a phone authenticator.
 
 mod account;
+mod admin;
 mod forms;
 mod headers;
 mod links;
+mod portal;
 mod sign_in;
 mod support;

@@ -40,6 +40,10 @@ pub struct TestApp<S> {
     pub identity: Identity,
     /// The application's clock: the wall clock until a test moves it on.
     pub clock: Arc<dsms_core::ManualClock>,
+    /// The application's incident service, for incidents raised outside the UI.
+    pub incidents: dsms_incident::Incidents,
+    /// The application's webhook service.
+    pub webhooks: dsms_webhooks::Webhooks,
     /// What a browser sends as `Origin` for pages of this app.
     origin: String,
     _database: TestDatabase,
@@ -105,6 +109,17 @@ pub async fn spawn_at(
         },
     )
     .expect("identity");
+    let incidents = dsms_incident::Incidents::new(
+        db.clone(),
+        clock.clone(),
+        dsms_incident::IncidentPolicy::default(),
+    );
+    let webhooks = dsms_webhooks::Webhooks::new(
+        db.clone(),
+        clock.clone(),
+        &dsms_auth::credentials::MasterKey::generate(),
+        dsms_webhooks::WebhookSettings::default(),
+    );
     let state = web::Data::new(ApiState {
         db: db.clone(),
         clock,
@@ -113,6 +128,8 @@ pub async fn spawn_at(
     });
     let service = test::init_service(
         dsms_api::app(state, web::Data::new(Metrics::new()), BodyLimit(64 * 1024))
+            .app_data(web::Data::new(incidents.clone()))
+            .app_data(web::Data::new(webhooks.clone()))
             .configure(dsms_web::configure),
     )
     .await;
@@ -122,6 +139,8 @@ pub async fn spawn_at(
         hasher,
         identity,
         clock: manual,
+        incidents,
+        webhooks,
         origin: public_url.to_owned(),
         _database: database,
     }
@@ -240,6 +259,74 @@ where
             app: self,
             cookies: HashMap::new(),
         }
+    }
+
+    /// A new user organisation called `name`, an import supplier; returns its id.
+    pub fn organisation(&self, name: &str) -> i64 {
+        self.db
+            .write_blocking(|conn| {
+                create_organisation(
+                    conn,
+                    self.clock.now(),
+                    &Actor::system("test"),
+                    NewOrganisation {
+                        name: name.to_owned(),
+                        kind: OrganisationKind::User,
+                        sec_roles: vec![SecRole::ImportSupplier],
+                        sec_party_id: None,
+                    },
+                )
+            })
+            .expect("create the organisation")
+            .id
+    }
+
+    /// A person with `roles` in `organisation_id` (the operator's when `None`), with
+    /// [`PASSWORD`], who has never signed in; returns them as the principal they act as.
+    pub fn member(&self, email: &str, organisation_id: Option<i64>, roles: Vec<Role>) -> Principal {
+        let hash = self.hasher.hash(PASSWORD).expect("hash");
+        let (person, kind) = self
+            .db
+            .write_blocking(|conn| {
+                let now = self.clock.now();
+                let actor = Actor::system("test");
+                let (organisation_id, kind) = match organisation_id {
+                    Some(id) => (id, OrganisationKind::User),
+                    None => {
+                        let operator = match dsms_auth::find_operator(conn)? {
+                            Some(operator) => operator,
+                            None => create_organisation(
+                                conn,
+                                now,
+                                &actor,
+                                NewOrganisation {
+                                    name: "DCC".into(),
+                                    kind: OrganisationKind::Operator,
+                                    sec_roles: vec![SecRole::OtherUser],
+                                    sec_party_id: None,
+                                },
+                            )?,
+                        };
+                        (operator.id, OrganisationKind::Operator)
+                    }
+                };
+                let person = create_person(
+                    conn,
+                    now,
+                    &actor,
+                    NewPerson {
+                        email: Email::parse(email).expect("email"),
+                        name: format!("Person {email}"),
+                        organisation_id,
+                        roles,
+                    },
+                    &hash,
+                    false,
+                )?;
+                Ok::<_, dsms_auth::AuthError>((person, kind))
+            })
+            .expect("create the person");
+        Principal::person(person.id, person.organisation_id, kind, person.roles).named(person.name)
     }
 }
 

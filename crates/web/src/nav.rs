@@ -1,0 +1,73 @@
+//! The section menu under the masthead: the areas of the UI a signed-in person may use, from
+//! their permissions, with the current one marked for assistive technology.
+
+use dsms_core::{Permission, Principal};
+
+/// One entry of the menu.
+#[derive(Debug, Clone)]
+pub(crate) struct MenuItem {
+    /// Where it leads.
+    pub href: &'static str,
+    /// What it is called.
+    pub label: &'static str,
+    /// The page shown is in this area.
+    pub current: bool,
+}
+
+/// The areas a person may use.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Menu {
+    /// In the order shown.
+    pub items: Vec<MenuItem>,
+}
+
+/// An area of the UI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Area {
+    /// The agents' queues at `/desk`.
+    Workspace,
+    /// The desk's charts at `/desk/dashboard`.
+    Dashboard,
+    /// Organisations' incidents at `/portal`.
+    Portal,
+    /// Administration at `/admin`.
+    Administration,
+    /// An incident's own page: part of whichever list led there.
+    Incident,
+}
+
+/// Any of these opens the administration area.
+const ADMINISTRATION: &[Permission] = &[
+    Permission::ManageOrganisations,
+    Permission::ManagePeople,
+    Permission::ManageApiTokens,
+    Permission::ManageWebhooks,
+    Permission::ViewAudit,
+];
+
+impl Menu {
+    /// The menu for `principal`, with `area` marked current.
+    pub fn of(principal: &Principal, area: Area) -> Self {
+        let desk = principal.can(Permission::WorkIncidents);
+        let portal = !principal.is_operator_staff() && principal.can(Permission::ViewIncidents);
+        let admin = ADMINISTRATION.iter().any(|p| principal.can(*p));
+        let entries = [
+            (desk, "/desk", "Workspace", Area::Workspace),
+            (desk, "/desk/dashboard", "Dashboard", Area::Dashboard),
+            (portal, "/portal", "Incidents", Area::Portal),
+            (admin, "/admin", "Administration", Area::Administration),
+        ];
+        let lists_incidents = if desk { Area::Workspace } else { Area::Portal };
+        Self {
+            items: entries
+                .into_iter()
+                .filter(|(allowed, ..)| *allowed)
+                .map(|(_, href, label, of)| MenuItem {
+                    href,
+                    label,
+                    current: of == area || (area == Area::Incident && of == lists_incidents),
+                })
+                .collect(),
+        }
+    }
+}
