@@ -44,6 +44,18 @@ enum Command {
         #[command(subcommand)]
         action: AdminAction,
     },
+    /// Write a consistent copy of the SQLite database to FILE, also while the server runs.
+    Backup {
+        /// The backup file to create.
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Replace the SQLite database with a backup made by `dsms backup` (stop the server first).
+    Restore {
+        /// The backup file.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,6 +149,16 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin { action } => admin(action, &config),
+        Command::Backup { to } => {
+            crate::backup::backup(&config, &to)?;
+            println!("backup written to {}", to.display());
+            Ok(())
+        }
+        Command::Restore { from } => {
+            crate::backup::restore(&config, &from)?;
+            println!("database restored from {}", from.display());
+            Ok(())
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 //! Tests build the same [`Application`] on port 0; there is no second way to start the system.
 
 pub mod app;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod telemetry;
