@@ -1,5 +1,5 @@
 //! The command line, fixed by the API contract: `serve`, `migrate`, `config show`,
-//! `admin create-org`, `admin create-user`.
+//! `admin create-org`, `admin create-user`; and `seed` and `bench` for performance work.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -56,6 +56,72 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         from: PathBuf,
     },
+    /// Fill an empty database with a realistic, reproducible data set for benchmarks and
+    /// demonstrations (never in production: every seeded person shares one password).
+    Seed(SeedArgs),
+    /// Benchmark a running server on a seeded database over HTTP; prints throughput and
+    /// latency percentiles per scenario.
+    Bench(BenchArgs),
+    /// Write a consistent copy of the SQLite database to FILE, also while the server runs.
+    Backup {
+        /// The backup file to create.
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Replace the SQLite database with a backup made by `dsms backup` (stop the server first).
+    Restore {
+        /// The backup file.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct BenchArgs {
+    /// The server's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// Concurrent clients per scenario.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Requests per scenario.
+    #[arg(long, default_value_t = 2_000)]
+    requests: usize,
+    /// The --seed the database was seeded with.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The --password the database was seeded with.
+    #[arg(long, env = "DSMS_SEED_PASSWORD", default_value = crate::seed::DEFAULT_PASSWORD)]
+    password: String,
+    /// The server's process id, to report its memory (Linux).
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Only the scenarios whose names start with these (comma-separated): create, get, list,
+    /// search, sign-in, report.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+struct SeedArgs {
+    /// How many incidents.
+    #[arg(long, default_value_t = 100_000)]
+    incidents: u64,
+    /// The random seed: the same seed and --until give the same data.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Months of history.
+    #[arg(long, default_value_t = 13)]
+    months: u32,
+    /// The end of the history, RFC 3339 (default: midnight UTC today).
+    #[arg(long)]
+    until: Option<chrono::DateTime<chrono::Utc>>,
+    /// The password of every seeded person.
+    #[arg(long, env = "DSMS_SEED_PASSWORD", default_value = crate::seed::DEFAULT_PASSWORD)]
+    password: String,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -149,6 +215,8 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin { action } => admin(action, &config),
+        Command::Seed(args) => seed(args, &config),
+        Command::Bench(args) => bench(args, &config),
         Command::Backup { to } => {
             crate::backup::backup(&config, &to)?;
             println!("backup written to {}", to.display());
@@ -270,6 +338,69 @@ fn admin(action: AdminAction, config: &Config) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn bench(args: BenchArgs, config: &Config) -> anyhow::Result<()> {
+    let options = crate::bench::BenchOptions {
+        url: args.url,
+        concurrency: args.concurrency.max(1),
+        requests: args.requests.max(1),
+        seed: args.seed,
+        password: args.password,
+        server_pid: args.server_pid,
+        only: args.only,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    let report = runtime.block_on(crate::bench::run(config, &options))?;
+    crate::bench::print(&report, &options);
+    if report.scenarios.iter().any(|m| m.errors > 0) {
+        bail!("some requests failed");
+    }
+    Ok(())
+}
+
+fn seed(args: SeedArgs, config: &Config) -> anyhow::Result<()> {
+    if args.incidents == 0 {
+        bail!("--incidents must be at least 1");
+    }
+    let options = crate::seed::SeedOptions {
+        incidents: args.incidents,
+        seed: args.seed,
+        months: args.months.max(1),
+        until: args.until.unwrap_or_else(crate::seed::today),
+        password: args.password,
+        progress: !args.quiet,
+    };
+    let report = crate::seed::run(config, &options)?;
+    let rows = report.rows;
+    println!(
+        "seeded {} organisations, {} people and {} incidents ({} rows: {} comments, {} history \
+         entries, {} devices, {} pauses, {} SLA events) in {:.1} s (setup {:.1} s, incidents \
+         {:.1} s, {:.0} incidents/s)",
+        report.organisations,
+        report.people,
+        rows.incidents,
+        rows.total(),
+        rows.comments,
+        rows.audit,
+        rows.devices,
+        rows.pauses,
+        rows.sla_events,
+        (report.setup + report.incidents).as_secs_f64(),
+        report.setup.as_secs_f64(),
+        report.incidents.as_secs_f64(),
+        rows.incidents as f64 / report.incidents.as_secs_f64().max(1e-9),
+    );
+    println!(
+        "every seeded person (e.g. {}, {}) signs in with the --password given to dsms seed; \
+         their TOTP secrets derive from --seed. For benchmarks only.",
+        crate::seed::agent_email(0),
+        crate::seed::org_admin_email(0)
+    );
+    Ok(())
 }
 
 /// Shows new credentials once, clearly, on standard output (never in the logs).

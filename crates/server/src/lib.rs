@@ -4,9 +4,11 @@
 //! Tests build the same [`Application`] on port 0; there is no second way to start the system.
 
 pub mod app;
+pub mod bench;
 pub mod backup;
 pub mod cli;
 pub mod config;
+pub mod seed;
 pub mod telemetry;
 
 pub use app::Application;

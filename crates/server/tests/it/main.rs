@@ -7,5 +7,6 @@ mod crash;
 mod db_trouble;
 mod fixtures;
 mod instances;
+mod performance;
 mod serve;
 mod support;
