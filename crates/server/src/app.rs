@@ -161,6 +161,11 @@ impl Application {
         })
         .listen(listener)?
         .shutdown_timeout(config.http.shutdown_timeout_secs)
+        .client_request_timeout(Duration::from_millis(config.http.client_request_timeout_ms))
+        .keep_alive(Duration::from_secs(config.http.keep_alive_secs))
+        .client_disconnect_timeout(Duration::from_millis(
+            config.http.client_disconnect_timeout_ms,
+        ))
         .disable_signals();
         if config.http.workers > 0 {
             server = server.workers(config.http.workers);

@@ -291,6 +291,12 @@ pub struct HttpConfig {
     pub public_url: String,
     /// Trust `X-Forwarded-For`.
     pub trust_forwarded_for: bool,
+    /// How long a client may take to send a request's head, ms.
+    pub client_request_timeout_ms: u64,
+    /// How long an idle keep-alive connection stays open, s.
+    pub keep_alive_secs: u64,
+    /// How long a closing connection may take to shut down, ms.
+    pub client_disconnect_timeout_ms: u64,
 }
 
 /// `[log]`.

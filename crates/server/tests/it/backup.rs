@@ -48,7 +48,10 @@ async fn a_backup_taken_while_serving_restores_to_that_moment_whole() {
     let snapshot_url = format!("sqlite://{}", file.display());
     fixtures::assert_incidents_whole(&snapshot_url, &[]);
     let in_snapshot = count(&snapshot_url);
-    assert!(in_snapshot > 0 && in_snapshot < acknowledged.len(), "{in_snapshot}");
+    assert!(
+        in_snapshot > 0 && in_snapshot < acknowledged.len(),
+        "{in_snapshot}"
+    );
 
     server.terminate();
     assert!(server.wait_exit(Duration::from_secs(20)).success());

@@ -1,6 +1,7 @@
 //! Tests of the `dsms` binary as an operator runs it: real processes, real signals, on SQLite by
 //! default and PostgreSQL when `DSMS_TEST_DATABASE_URL` is set.
 
+mod abuse;
 mod backup;
 mod cli;
 mod crash;
