@@ -492,6 +492,17 @@ async fn a_new_form_version_leaves_existing_requests_as_they_were() {
         .await
         .unwrap();
     expect_problem(stale, 412, "version-mismatch").await;
+    let mut incoherent = form.clone();
+    incoherent["tasks"] = json!([]);
+    expect_invalid(
+        dcc.patch(
+            "/api/v1/catalogue/information",
+            &json!({"definition": incoherent}),
+        )
+        .await,
+        "definition.tasks",
+    )
+    .await;
     let changed = expect(
         dcc.patch(
             "/api/v1/catalogue/information",

@@ -357,7 +357,17 @@ pub(crate) async fn update(
     let item = blocking(move || {
         requests
             .change_item(&caller.principal, &key, expected, changes)
-            .map_err(ApiError::from)
+            .map_err(|e| match ApiError::from(e) {
+                // Only the definition is validated here: name its faults by their path in
+                // the request body.
+                ApiError::Validation(mut errors) => {
+                    for error in &mut errors.0 {
+                        error.field = format!("definition.{}", error.field);
+                    }
+                    ApiError::Validation(errors)
+                }
+                other => other,
+            })
     })
     .await?;
     Ok(with_etag(item.version, &CatalogueItemOut::from(item)))
