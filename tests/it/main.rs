@@ -7,4 +7,5 @@ mod hubs;
 mod identity;
 mod incidents;
 mod operations;
+mod reports;
 mod requests;

@@ -105,6 +105,14 @@ use crate::problem::{Problem, ProblemField};
         crate::routes::webhooks::delete,
         crate::routes::webhooks::rotate_secret,
         crate::routes::webhooks::deliveries,
+        crate::routes::reports::list,
+        crate::routes::reports::diagnostics,
+        crate::routes::reports::run,
+        crate::routes::reports::register_devices,
+        crate::routes::reports::devices,
+        crate::routes::report_subscriptions::subscribe,
+        crate::routes::report_subscriptions::list,
+        crate::routes::report_subscriptions::unsubscribe,
         crate::routes::groups::list,
         crate::routes::groups::create,
         crate::routes::groups::add_member,
@@ -124,6 +132,7 @@ use crate::problem::{Problem, ProblemField};
         (name = "hubs", description = "Communications hubs: variants, delivery locations, forecasts, orders and consignments, returns"),
         (name = "service requests", description = "The service catalogue and service requests: raise, approve, fulfil"),
         (name = "webhooks", description = "Organisations' webhook endpoints and their deliveries"),
+        (name = "reports", description = "Reports and diagnostics as JSON, CSV or SVG; network devices; scheduled reports"),
         (name = "groups", description = "The operator's resolver groups and their members"),
     )
 )]

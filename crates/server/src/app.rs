@@ -80,6 +80,7 @@ impl Application {
         let (stop_worker, worker_stopped) = watch::channel(false);
         let worker = tokio::spawn(worker.run(worker_stopped.clone()));
         let worker_stopped_for_sweeper = worker_stopped.clone();
+        let worker_stopped_for_reports = worker_stopped.clone();
 
         let listen = config.listen_addr()?;
         let listener =
@@ -140,6 +141,14 @@ impl Application {
             Duration::from_secs(config.incidents.sweep_interval_secs),
             worker_stopped_for_sweeper,
         )));
+        let reports =
+            dsms_reporting::Reports::new(db.clone(), clock.clone(), config.report_policy()?);
+        background_workers.push(tokio::spawn(run_reports(
+            reports.clone(),
+            Duration::from_secs(config.reports.worker_interval_secs),
+            worker_stopped_for_reports,
+        )));
+        let reports = web::Data::new(reports);
         let webhooks = web::Data::new(webhooks);
         let state = web::Data::new(ApiState {
             db: db.clone(),
@@ -157,6 +166,7 @@ impl Application {
                 .app_data(hubs.clone())
                 .app_data(requests.clone())
                 .app_data(webhooks.clone())
+                .app_data(reports.clone())
                 .configure(dsms_web::configure)
         })
         .listen(listener)?
@@ -237,6 +247,39 @@ impl Application {
         }
         tracing::info!("stopped");
         served.context("the HTTP server failed")
+    }
+}
+
+/// Brings report figures up to date and emails due scheduled reports every `interval` until
+/// shutdown. Every instance may run it: each period of a subscription is recorded once.
+async fn run_reports(
+    reports: dsms_reporting::Reports,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    while !*shutdown.borrow_and_update() {
+        let pass = reports.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            pass.refresh_facts(usize::MAX)?;
+            pass.deliver_due()
+        })
+        .await;
+        match outcome {
+            Ok(Ok(delivered)) if delivered.sent > 0 => {
+                tracing::info!(sent = delivered.sent, "scheduled reports emailed");
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "reports worker failed; retrying next tick"),
+            Err(error) => tracing::warn!(%error, "reports worker did not complete"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            changed = shutdown.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+            }
+        }
     }
 }
 

@@ -123,6 +123,32 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     /// Communications-hub ordering rules.
     pub hubs: HubsConfig,
+    /// Reports.
+    pub reports: ReportsConfig,
+}
+
+/// `[reports]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportsConfig {
+    /// How often the reports worker runs, s.
+    pub worker_interval_secs: u64,
+    /// The SEC performance measures.
+    pub measures: Vec<MeasureConfig>,
+}
+
+/// One SEC performance measure.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeasureConfig {
+    /// The first priority it covers.
+    pub from_priority: u8,
+    /// The last priority it covers.
+    pub to_priority: u8,
+    /// The target share, 0 to 1.
+    pub target: f64,
+    /// The minimum service level, 0 to 1.
+    pub minimum: f64,
 }
 
 /// `[hubs]`.
@@ -806,6 +832,51 @@ impl Config {
             dates("calendar.cancelled_holidays", &c.cancelled_holidays)?,
         )
         .map_err(|e| invalid("calendar.opens", e.to_string()))
+    }
+
+    /// What reports measure against: the incident targets, the calendar and the SEC measures.
+    pub fn report_policy(&self) -> Result<dsms_reporting::ReportPolicy, ConfigError> {
+        let incidents = self.incident_policy()?;
+        let zone: chrono_tz::Tz = self.calendar.time_zone.parse().map_err(|_| {
+            invalid(
+                "calendar.time_zone",
+                format!("{:?} is not an IANA time zone", self.calendar.time_zone),
+            )
+        })?;
+        let r = &self.reports;
+        if r.worker_interval_secs == 0 {
+            return Err(invalid("reports.worker_interval_secs", "must be above 0"));
+        }
+        let mut measures = Vec::new();
+        for m in &r.measures {
+            let shares = (0.0..=1.0).contains(&m.target) && (0.0..=1.0).contains(&m.minimum);
+            if !(1..=5).contains(&m.from_priority)
+                || !(m.from_priority..=5).contains(&m.to_priority)
+                || !shares
+                || m.minimum > m.target
+            {
+                return Err(invalid(
+                    "reports.measures",
+                    "each measure needs priorities 1 to 5 in order and 0 <= minimum <= target <= 1",
+                ));
+            }
+            measures.push(dsms_reporting::SlaMeasure {
+                from_priority: m.from_priority,
+                to_priority: m.to_priority,
+                target: m.target,
+                minimum: m.minimum,
+            });
+        }
+        Ok(dsms_reporting::ReportPolicy {
+            targets: incidents.targets.map(|t| dsms_reporting::ClockTargets {
+                response: t.response,
+                resolution: t.resolution,
+                hours: t.hours,
+            }),
+            calendar: incidents.calendar,
+            zone,
+            measures,
+        })
     }
 
     /// The incident rules.

@@ -11,6 +11,8 @@ pub(crate) mod hubs_orders;
 pub(crate) mod hubs_returns;
 pub(crate) mod incidents;
 pub(crate) mod organisations;
+pub(crate) mod report_subscriptions;
+pub(crate) mod reports;
 pub(crate) mod requests;
 pub(crate) mod tokens;
 pub(crate) mod users;
@@ -30,6 +32,8 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .configure(hubs::configure)
             .configure(catalogue::configure)
             .configure(requests::configure)
+            .configure(reports::configure)
+            .configure(report_subscriptions::configure)
             .configure(webhooks::configure)
             .configure(groups::configure),
     );

@@ -1,0 +1,456 @@
+//! Reports and diagnostics: the list of standard reports, each report as JSON, CSV
+//! (`Accept: text/csv`) or an SVG chart (`Accept: image/svg+xml`), and the register of which
+//! network operator is responsible for which device.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use dsms_reporting::{
+    NetworkDevice, PARAMETERS, REPORTS, ReportError, ReportName, ReportQuery, ReportTable, Reports,
+    Value,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Caller, blocking};
+use crate::extract::{Json, from_value};
+use crate::problem::{ApiError, Problem};
+use crate::routes::dto::time;
+
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/reports").get(list))
+        .service(web::resource("/reports/diagnostics").get(diagnostics))
+        .service(web::resource("/reports/{name}").get(run))
+        .service(
+            web::resource("/network-devices")
+                .post(register_devices)
+                .get(devices),
+        );
+}
+
+impl From<ReportError> for ApiError {
+    fn from(error: ReportError) -> Self {
+        match error {
+            ReportError::Invalid(errors) => Self::Validation(errors),
+            ReportError::NotFound => Self::NotFound,
+            ReportError::Forbidden(f) => Self::Forbidden(f.to_string()),
+            ReportError::Store(e) => e.into(),
+            ReportError::Csv(e) => Self::Internal(e),
+        }
+    }
+}
+
+/// A parameter reports accept.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ParameterOut {
+    /// Its name in the query string.
+    name: &'static str,
+    /// What it does.
+    description: &'static str,
+}
+
+/// A standard report.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ReportDefinitionOut {
+    /// Its name, as in `/api/v1/reports/{name}`.
+    name: &'static str,
+    /// Its title.
+    title: &'static str,
+    /// What it measures and how.
+    description: &'static str,
+    /// The parameters it takes.
+    parameters: Vec<ParameterOut>,
+    /// Where to get it.
+    href: String,
+}
+
+/// The standard reports.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ReportListOut {
+    /// Every report.
+    items: Vec<ReportDefinitionOut>,
+}
+
+/// The standard reports with what they measure and the parameters they take.
+#[utoipa::path(get, path = "/api/v1/reports", tag = "reports", security(("bearer" = [])),
+    responses((status = 200, body = ReportListOut),
+        (status = 403, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn list(caller: Caller) -> Result<web::Json<ReportListOut>, ApiError> {
+    caller
+        .principal
+        .require(dsms_core::Permission::ViewReports, "read reports")
+        .map_err(|f| ApiError::Forbidden(f.to_string()))?;
+    Ok(web::Json(ReportListOut {
+        items: REPORTS
+            .iter()
+            .map(|d| ReportDefinitionOut {
+                name: d.name.as_str(),
+                title: d.title,
+                description: d.description,
+                parameters: d
+                    .parameters
+                    .iter()
+                    .filter_map(|p| PARAMETERS.iter().find(|doc| doc.name == *p))
+                    .map(|doc| ParameterOut {
+                        name: doc.name,
+                        description: doc.description,
+                    })
+                    .collect(),
+                href: format!("/api/v1/reports/{}", d.name),
+            })
+            .collect(),
+    }))
+}
+
+/// Report parameters, plus `format` for links that cannot set `Accept`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReportQueryIn {
+    /// First day, YYYY-MM-DD (default: twelve calendar months up to `to`).
+    from: Option<String>,
+    /// Last day, YYYY-MM-DD, inclusive (default: today).
+    to: Option<String>,
+    /// day, week or month (default month).
+    granularity: Option<String>,
+    /// Only this organisation (operator staff; others always see only their own).
+    organisation_id: Option<String>,
+    /// Only this priority, 1 to 5.
+    priority: Option<String>,
+    /// Only this category code.
+    category: Option<String>,
+    /// Only this resolver group.
+    group: Option<String>,
+    /// volumes: category, organisation, group or priority.
+    by: Option<String>,
+    /// network-diagnostics: open or all.
+    status: Option<String>,
+    /// network-diagnostics: a device, hub or meter-point id.
+    device: Option<String>,
+    /// network-diagnostics: a region.
+    region: Option<String>,
+    /// json, csv or svg; overrides `Accept`.
+    format: Option<String>,
+}
+
+impl ReportQueryIn {
+    fn split(self) -> (ReportQuery, Option<String>) {
+        (
+            ReportQuery {
+                from: self.from,
+                to: self.to,
+                granularity: self.granularity,
+                organisation_id: self.organisation_id,
+                priority: self.priority,
+                category: self.category,
+                group: self.group,
+                by: self.by,
+                status: self.status,
+                device: self.device,
+                region: self.region,
+            },
+            self.format,
+        )
+    }
+}
+
+/// A column of a report.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ColumnOut {
+    /// The key of the column in each row, and its CSV header.
+    name: &'static str,
+    /// Its heading for people.
+    label: &'static str,
+    /// text, integer or decimal.
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+/// A report's result.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ReportOut {
+    /// The report's name.
+    report: &'static str,
+    /// Its title.
+    title: String,
+    /// The columns, in order.
+    columns: Vec<ColumnOut>,
+    /// One object per row, keyed by column name; numbers are numbers, empty cells null.
+    #[schema(value_type = Vec<Object>)]
+    rows: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// How a report is wanted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Csv,
+    Svg,
+}
+
+fn format_of(req: &HttpRequest, format: Option<&str>) -> Result<Format, ApiError> {
+    match format {
+        Some("json") => return Ok(Format::Json),
+        Some("csv") => return Ok(Format::Csv),
+        Some("svg") => return Ok(Format::Svg),
+        Some(_) => return Err(ApiError::invalid("format", "must be json, csv or svg")),
+        None => {}
+    }
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    // The first listed type the server can produce wins.
+    for media in accept.split(',') {
+        match media.split(';').next().unwrap_or("").trim() {
+            "text/csv" => return Ok(Format::Csv),
+            "image/svg+xml" => return Ok(Format::Svg),
+            "application/json" | "application/*" | "*/*" => return Ok(Format::Json),
+            _ => {}
+        }
+    }
+    Ok(Format::Json)
+}
+
+fn respond(table: ReportTable, format: Format) -> Result<HttpResponse, ApiError> {
+    let name = table.name.as_str();
+    Ok(match format {
+        Format::Csv => HttpResponse::Ok()
+            .insert_header((
+                header::CONTENT_TYPE,
+                "text/csv; charset=utf-8; header=present",
+            ))
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.csv\""),
+            ))
+            .insert_header((header::CACHE_CONTROL, "private, no-store"))
+            .body(table.to_csv().map_err(ApiError::from)?),
+        Format::Svg => HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, "image/svg+xml"))
+            .insert_header((
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'",
+            ))
+            .insert_header((header::CACHE_CONTROL, "private, no-store"))
+            .body(table.to_svg()),
+        Format::Json => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "private, no-store"))
+            .json(ReportOut {
+                report: name,
+                title: table.title.clone(),
+                columns: table
+                    .columns
+                    .iter()
+                    .map(|c| ColumnOut {
+                        name: c.name,
+                        label: c.label,
+                        kind: match c.kind {
+                            dsms_reporting::ColumnKind::Text => "text",
+                            dsms_reporting::ColumnKind::Integer => "integer",
+                            dsms_reporting::ColumnKind::Decimal => "decimal",
+                        },
+                    })
+                    .collect(),
+                rows: table
+                    .rows
+                    .iter()
+                    .map(|row| {
+                        table
+                            .columns
+                            .iter()
+                            .zip(row)
+                            .map(|(c, v)| {
+                                let value = match v {
+                                    Value::Text(t) => serde_json::Value::from(t.as_str()),
+                                    Value::Integer(i) => serde_json::Value::from(*i),
+                                    Value::Decimal(d) => serde_json::Value::from(*d),
+                                    Value::Null => serde_json::Value::Null,
+                                };
+                                (c.name.to_owned(), value)
+                            })
+                            .collect()
+                    })
+                    .collect(),
+            }),
+    })
+}
+
+async fn produce(
+    reports: web::Data<Reports>,
+    caller: Caller,
+    req: HttpRequest,
+    name: ReportName,
+    query: ReportQueryIn,
+) -> Result<HttpResponse, ApiError> {
+    let (query, format) = query.split();
+    let format = format_of(&req, format.as_deref())?;
+    let reports = reports.into_inner();
+    let table = blocking(move || {
+        reports
+            .run(&caller.principal, name, &query)
+            .map_err(ApiError::from)
+    })
+    .await?;
+    respond(table, format)
+}
+
+/// One report as JSON, CSV (`Accept: text/csv`, RFC 4180 with a header row) or an SVG chart
+/// (`Accept: image/svg+xml`). Organisations see only their own figures.
+#[utoipa::path(get, path = "/api/v1/reports/{name}", tag = "reports", security(("bearer" = [])),
+    params(("name" = String, Path, description = "sla-performance, arrivals-resolutions, backlog, response-resolution-times, volumes, reopen-rate or network-diagnostics"), ReportQueryIn),
+    responses((status = 200, body = ReportOut, content_type = "application/json"),
+        (status = 200, body = String, content_type = "text/csv"),
+        (status = 200, body = String, content_type = "image/svg+xml"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn run(
+    reports: web::Data<Reports>,
+    caller: Caller,
+    req: HttpRequest,
+    name: web::Path<String>,
+    query: web::Query<ReportQueryIn>,
+) -> Result<HttpResponse, ApiError> {
+    let name = ReportName::parse(&name).ok_or(ApiError::NotFound)?;
+    produce(reports, caller, req, name, query.into_inner()).await
+}
+
+/// Diagnostics for network operators: incidents raised by the caller's organisation or naming
+/// devices registered to it, with references, status, devices, region, times and SLA state.
+/// The same as `/api/v1/reports/network-diagnostics`; at most 5000 incidents, newest first.
+#[utoipa::path(get, path = "/api/v1/reports/diagnostics", tag = "reports", security(("bearer" = [])),
+    params(ReportQueryIn),
+    responses((status = 200, body = ReportOut, content_type = "application/json"),
+        (status = 200, body = String, content_type = "text/csv"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn diagnostics(
+    reports: web::Data<Reports>,
+    caller: Caller,
+    req: HttpRequest,
+    query: web::Query<ReportQueryIn>,
+) -> Result<HttpResponse, ApiError> {
+    produce(
+        reports,
+        caller,
+        req,
+        ReportName::NetworkDiagnostics,
+        query.into_inner(),
+    )
+    .await
+}
+
+/// A device to register.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DeviceIn {
+    /// The device, hub or meter-point id as incidents name it.
+    device_id: String,
+    /// What it is.
+    device_type: Option<String>,
+    /// Its region.
+    region: Option<String>,
+}
+
+/// Devices to register to one network operator.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DevicesIn {
+    /// The network operator responsible for them.
+    #[serde(deserialize_with = "crate::routes::dto::id_from_string_or_number")]
+    #[schema(value_type = String)]
+    organisation_id: i64,
+    /// Up to 10000 devices.
+    devices: Vec<DeviceIn>,
+}
+
+/// A registered device.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct DeviceOut {
+    device_id: String,
+    organisation_id: String,
+    device_type: Option<String>,
+    region: Option<String>,
+    recorded_at: String,
+}
+
+impl From<NetworkDevice> for DeviceOut {
+    fn from(d: NetworkDevice) -> Self {
+        Self {
+            device_id: d.device_id,
+            organisation_id: d.organisation_id.to_string(),
+            device_type: d.device_type,
+            region: d.region,
+            recorded_at: time(d.recorded_at),
+        }
+    }
+}
+
+/// Registered devices.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct DeviceListOut {
+    items: Vec<DeviceOut>,
+}
+
+/// Registers devices and hubs to the network operator responsible for them (operator staff who
+/// manage hubs), so its diagnostics show the incidents naming them.
+#[utoipa::path(post, path = "/api/v1/network-devices", tag = "reports", security(("bearer" = [])),
+    request_body = DevicesIn,
+    responses((status = 200, body = DeviceListOut),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn register_devices(
+    reports: web::Data<Reports>,
+    caller: Caller,
+    Json(raw): Json<serde_json::Value>,
+) -> Result<web::Json<DeviceListOut>, ApiError> {
+    let body: DevicesIn = from_value(raw)?;
+    let devices = body
+        .devices
+        .into_iter()
+        .map(|d| (d.device_id, d.device_type, d.region))
+        .collect();
+    let reports = reports.into_inner();
+    let registered = blocking(move || {
+        reports
+            .register_devices(&caller.principal, body.organisation_id, devices)
+            .map_err(ApiError::from)
+    })
+    .await?;
+    Ok(web::Json(DeviceListOut {
+        items: registered.into_iter().map(DeviceOut::from).collect(),
+    }))
+}
+
+/// Which devices to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DevicesQuery {
+    /// Only this organisation's devices (operator staff).
+    organisation_id: Option<i64>,
+}
+
+/// Devices registered to the caller's organisation (operator staff: to any, or to one).
+#[utoipa::path(get, path = "/api/v1/network-devices", tag = "reports", security(("bearer" = [])),
+    params(DevicesQuery),
+    responses((status = 200, body = DeviceListOut),
+        (status = 403, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn devices(
+    reports: web::Data<Reports>,
+    caller: Caller,
+    query: web::Query<DevicesQuery>,
+) -> Result<web::Json<DeviceListOut>, ApiError> {
+    let reports = reports.into_inner();
+    let organisation_id = query.organisation_id;
+    let found = blocking(move || {
+        reports
+            .devices(&caller.principal, organisation_id)
+            .map_err(ApiError::from)
+    })
+    .await?;
+    Ok(web::Json(DeviceListOut {
+        items: found.into_iter().map(DeviceOut::from).collect(),
+    }))
+}
