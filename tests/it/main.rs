@@ -3,6 +3,7 @@
 
 mod attachments;
 mod bootstrap;
+mod browser;
 mod hubs;
 mod identity;
 mod incidents;

@@ -15,8 +15,13 @@
 mod account;
 mod admin;
 mod assets;
+mod charts;
 mod cookies;
 mod csrf;
+mod dashboard;
+mod desk;
+mod incident_page;
+mod labels;
 mod links;
 mod nav;
 mod page;
@@ -24,6 +29,7 @@ mod portal;
 mod session;
 mod signin;
 mod site;
+mod upload;
 
 use actix_web::web;
 
@@ -34,5 +40,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(links::configure)
         .configure(account::configure)
         .configure(portal::configure)
-        .configure(admin::configure);
+        .configure(admin::configure)
+        .configure(desk::configure)
+        .configure(incident_page::configure)
+        .configure(dashboard::configure);
 }

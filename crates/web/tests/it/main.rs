@@ -4,8 +4,10 @@
 
 mod account;
 mod admin;
+mod desk;
 mod forms;
 mod headers;
+mod incident_page;
 mod links;
 mod portal;
 mod sign_in;

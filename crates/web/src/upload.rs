@@ -1,0 +1,80 @@
+//! Reading a file posted from a page's upload form (`multipart/form-data`) without holding
+//! more than the configured limit: the body is cut off past the limit plus the form's framing.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, web};
+use futures_util::StreamExt;
+
+/// Room for the form's other fields and the multipart framing.
+const FRAMING: usize = 16 * 1024;
+
+/// A file posted with the page's form fields.
+#[derive(Debug, Default)]
+pub(crate) struct Upload {
+    /// The form's CSRF token.
+    pub csrf_token: String,
+    /// The file's name as the browser gave it.
+    pub filename: String,
+    /// The type the browser declared.
+    pub content_type: Option<String>,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// A work note's file (the service desk only).
+    pub internal: bool,
+}
+
+/// Reads the upload, or says in a sentence why it cannot be used.
+pub(crate) async fn read(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<Upload, String> {
+    let too_large = || format!("The file must be at most {} MB.", limit / (1024 * 1024));
+    let cap = limit.saturating_add(FRAMING);
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > cap) {
+        return Err(too_large());
+    }
+    let mut seen = 0usize;
+    let capped = payload.map(move |chunk| {
+        let chunk = chunk?;
+        seen = seen.saturating_add(chunk.len());
+        if seen > cap {
+            Err(actix_web::error::PayloadError::Overflow)
+        } else {
+            Ok(chunk)
+        }
+    });
+    let mut multipart = actix_multipart::Multipart::new(req.headers(), capped);
+    let mut upload = Upload::default();
+    while let Some(field) = multipart.next().await {
+        let mut field = field.map_err(|_| too_large())?;
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "file" {
+            upload.filename = field
+                .content_disposition()
+                .and_then(|d| d.get_filename())
+                .unwrap_or_default()
+                .to_owned();
+            upload.content_type = field.content_type().map(|m| m.essence_str().to_owned());
+        }
+        let mut value = Vec::new();
+        while let Some(chunk) = field.next().await {
+            value.extend_from_slice(&chunk.map_err(|_| too_large())?);
+        }
+        match name.as_str() {
+            "file" => upload.bytes = value,
+            "csrf_token" => upload.csrf_token = String::from_utf8_lossy(&value).into_owned(),
+            "visibility" => upload.internal = value == b"work_note",
+            _ => {}
+        }
+    }
+    if upload.bytes.is_empty() {
+        return Err("Choose a file to attach.".to_owned());
+    }
+    Ok(upload)
+}
