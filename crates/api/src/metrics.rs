@@ -25,6 +25,16 @@ struct StateLabels {
     state: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ClockLabels {
+    clock: String,
+}
+
 /// The server's Prometheus metrics. One registry per server instance, so tests running several
 /// servers in one process never mix their figures.
 pub struct Metrics {
@@ -33,6 +43,12 @@ pub struct Metrics {
     latency: Family<RouteLabels, Histogram>,
     pool: Family<StateLabels, Gauge>,
     outbox: Family<StateLabels, Gauge>,
+    pool_max: Gauge,
+    outbox_oldest: Family<KindLabels, Gauge>,
+    sla_breached_open: Family<ClockLabels, Gauge>,
+    sla_breaches_recent: Family<ClockLabels, Gauge>,
+    locked_accounts: Gauge,
+    sign_in_failures: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -79,6 +95,42 @@ impl Metrics {
             "Outbox rows by status (pending, delivered, dead)",
             outbox.clone(),
         );
+        let pool_max = Gauge::default();
+        registry.register(
+            "db_pool_max_connections",
+            "The most connections the database pool opens (saturation = in_use / this)",
+            pool_max.clone(),
+        );
+        let outbox_oldest = Family::<KindLabels, Gauge>::default();
+        registry.register(
+            "outbox_oldest_pending_age_seconds",
+            "Age of the oldest undelivered outbox row, by kind (0 when none is pending)",
+            outbox_oldest.clone(),
+        );
+        let sla_breached_open = Family::<ClockLabels, Gauge>::default();
+        registry.register(
+            "sla_breached_open_incidents",
+            "Open incidents whose SLA clock has breached, by clock (response, resolution)",
+            sla_breached_open.clone(),
+        );
+        let sla_breaches_recent = Family::<ClockLabels, Gauge>::default();
+        registry.register(
+            "sla_breaches_last_hour",
+            "SLA breaches recorded in the last hour, by clock",
+            sla_breaches_recent.clone(),
+        );
+        let locked_accounts = Gauge::default();
+        registry.register(
+            "sign_in_locked_accounts",
+            "Accounts locked now by repeated failed sign-ins",
+            locked_accounts.clone(),
+        );
+        let sign_in_failures = Gauge::default();
+        registry.register(
+            "sign_in_failures",
+            "Failed sign-ins counted in the current throttle windows (accounts and addresses)",
+            sign_in_failures.clone(),
+        );
         let build = Family::<Vec<(String, String)>, Gauge>::default();
         build
             .get_or_create(&vec![(
@@ -93,7 +145,47 @@ impl Metrics {
             latency,
             pool,
             outbox,
+            pool_max,
+            outbox_oldest,
+            sla_breached_open,
+            sla_breaches_recent,
+            locked_accounts,
+            sign_in_failures,
         }
+    }
+
+    /// Records the most connections the pool opens.
+    pub fn set_pool_max(&self, max: u32) {
+        self.pool_max.set(i64::from(max));
+    }
+
+    /// Records the age in seconds of the oldest pending outbox row of each kind; kinds seen
+    /// before and absent now read 0.
+    pub fn set_outbox_oldest_age(&self, ages: &[(String, i64)]) {
+        set_family(
+            &self.outbox_oldest,
+            ages,
+            &["email", "event", "webhook"],
+            |kind| KindLabels { kind },
+        );
+    }
+
+    /// Records open incidents with a breached clock, and breaches in the last hour, by clock.
+    pub fn set_sla_breaches(&self, open: &[(String, i64)], last_hour: &[(String, i64)]) {
+        for (family, values) in [
+            (&self.sla_breached_open, open),
+            (&self.sla_breaches_recent, last_hour),
+        ] {
+            set_family(family, values, &["response", "resolution"], |clock| {
+                ClockLabels { clock }
+            });
+        }
+    }
+
+    /// Records locked accounts and failed sign-ins in the current throttle windows.
+    pub fn set_sign_in(&self, locked_accounts: i64, failures: i64) {
+        self.locked_accounts.set(locked_accounts);
+        self.sign_in_failures.set(failures);
     }
 
     /// Records one handled request.
@@ -147,5 +239,29 @@ impl Metrics {
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+}
+
+/// Sets each labelled gauge of `values`, and zeroes gauges of labels no longer present, so a
+/// queue that drained reads 0 rather than its last depth.
+fn set_family<L>(
+    family: &Family<L, Gauge>,
+    values: &[(String, i64)],
+    known: &[&str],
+    label: impl Fn(String) -> L,
+) where
+    L: Clone + std::hash::Hash + Eq + EncodeLabelSet + std::fmt::Debug + Send + Sync + 'static,
+{
+    let mut present = std::collections::HashSet::new();
+    for (name, value) in values {
+        let key = label(name.clone());
+        family.get_or_create(&key).set(*value);
+        present.insert(key);
+    }
+    for name in known {
+        let key = label((*name).to_owned());
+        if !present.contains(&key) {
+            family.get_or_create(&key).set(0);
+        }
     }
 }

@@ -8,10 +8,10 @@ use dsms_core::SharedClock;
 use dsms_store::{Db, timestamp};
 
 use crate::AuthError;
-use crate::credentials::jwt::JwtKeys;
 use crate::credentials::secretbox::{MasterKey, SecretBox};
 use crate::password::PasswordHasher;
 use crate::settings::IdentitySettings;
+use crate::signing_keys::SigningKeys;
 
 /// Where a request came from, for throttling and the sign-in log.
 #[derive(Debug, Clone, Default)]
@@ -36,7 +36,7 @@ pub(crate) struct Inner {
     pub clock: SharedClock,
     pub hasher: PasswordHasher,
     pub secrets: SecretBox,
-    pub jwt: JwtKeys,
+    pub jwt: SigningKeys,
     pub settings: IdentitySettings,
     /// Verified against when an account does not exist, so an unknown email costs the same
     /// time as a wrong password.
@@ -71,10 +71,11 @@ impl Identity {
                 clock,
                 hasher,
                 secrets: SecretBox::new(master_key.derive("dsms totp secrets v1")),
-                jwt: JwtKeys::new(
-                    master_key.derive("dsms access tokens v1"),
+                jwt: SigningKeys::new(
+                    master_key,
                     &settings.issuer,
                     ACCESS_TOKEN_AUDIENCE,
+                    settings.access_token_ttl,
                 ),
                 settings,
                 dummy_hash,

@@ -13,12 +13,14 @@ mod error;
 mod groups;
 mod identity;
 mod model;
+mod operator;
 mod organisations;
 mod password;
 mod people;
 mod sessions;
 mod settings;
 mod signin;
+mod signing_keys;
 mod store;
 mod throttle;
 
@@ -27,6 +29,7 @@ pub use bootstrap::{BootstrapSettings, InitialCredentials, ensure_first_admin};
 pub use error::AuthError;
 pub use groups::{GroupMember, NewGroup, ResolverGroup, SavedView};
 pub use identity::{ACCESS_TOKEN_AUDIENCE, Client, Identity};
+pub use operator::{reset_mfa, unlock_account};
 pub use model::{Organisation, OrganisationKind, OrganisationStatus, Person, Role, SecRole};
 pub use organisations::{NewOrganisation, OrganisationChanges, create_organisation, find_operator};
 pub use password::{Argon2Settings, PasswordHasher, generate_initial_password};
@@ -34,6 +37,7 @@ pub use people::{Invitation, NewPerson, PersonChanges, create_person};
 pub use sessions::{API_TOKEN_PREFIX, Authenticated, SessionKind, SignedIn};
 pub use settings::{IdentitySettings, ThrottleSettings};
 pub use signin::{Enrolment, LoginChallenge, MfaStep, SecondFactor};
+pub use signing_keys::rotate_signing_key;
 
 /// The response kept for a retried idempotency key, if any; the same key with another request
 /// is refused.

@@ -102,6 +102,7 @@ impl Identity {
         let ttl_secs = ttl.as_secs() as i64;
         let access_token = match kind {
             SessionKind::Api => Some(self.inner.jwt.issue(
+                conn,
                 creds.person_id,
                 creds.organisation_id,
                 &id,
@@ -127,11 +128,7 @@ impl Identity {
         if token.starts_with(API_TOKEN_PREFIX) {
             return self.authenticate_api_token(token);
         }
-        let claims = self
-            .inner
-            .jwt
-            .verify(token, self.now().timestamp())
-            .map_err(|_| unauthenticated("the access token is invalid or has expired"))?;
+        let claims = self.inner.jwt.verify(self.db(), token, self.now())?;
         let now = self.stamp();
         self.db().read_blocking(|conn| {
             let session = store::session(conn, &claims.sid)?

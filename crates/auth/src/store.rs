@@ -1009,3 +1009,52 @@ pub(crate) fn revoke_sessions_of_organisation(
         .set(sessions::revoked_at.eq(now))
         .execute(conn)?)
 }
+
+/// An access-token signing key as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = dsms_store::schema::signing_keys)]
+pub(crate) struct SigningKeyRow {
+    pub kid: String,
+    pub secret_sealed: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub retired_at: Option<NaiveDateTime>,
+}
+
+/// Every signing key, oldest first.
+pub(crate) fn signing_keys(conn: &mut DbConnection) -> Result<Vec<SigningKeyRow>, StoreError> {
+    use dsms_store::schema::signing_keys as keys;
+    Ok(keys::table
+        .order((keys::created_at.asc(), keys::kid.asc()))
+        .select(SigningKeyRow::as_select())
+        .load(conn)?)
+}
+
+/// Retires the signing keys still in use as of `now`.
+pub(crate) fn retire_signing_keys(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+) -> Result<usize, StoreError> {
+    use dsms_store::schema::signing_keys as keys;
+    Ok(
+        diesel::update(keys::table.filter(keys::retired_at.is_null()))
+            .set(keys::retired_at.eq(now))
+            .execute(conn)?,
+    )
+}
+
+/// Records a signing key.
+pub(crate) fn insert_signing_key(
+    conn: &mut DbConnection,
+    row: &SigningKeyRow,
+) -> Result<(), StoreError> {
+    use dsms_store::schema::signing_keys as keys;
+    diesel::insert_into(keys::table)
+        .values((
+            keys::kid.eq(&row.kid),
+            keys::secret_sealed.eq(row.secret_sealed.as_deref()),
+            keys::created_at.eq(row.created_at),
+            keys::retired_at.eq(row.retired_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

@@ -6,6 +6,7 @@
 
 mod attachment;
 mod figures;
+mod historic;
 pub mod lifecycle;
 mod model;
 mod policy;
@@ -15,6 +16,7 @@ mod store;
 
 pub use attachment::{Attachment, MAX_FILENAME_CHARS};
 pub use figures::DeskFigures;
+pub use historic::{HistoricIncident, Imported, normalise_alias};
 pub use dsms_core::calendar::{self, BankHoliday, BusinessCalendar, CalendarError};
 pub use dsms_core::sla::{self, ClockHours, ClockReading, ClockState, SlaClock};
 pub use lifecycle::{Mover, Status, TRANSITIONS, Transition};

@@ -382,12 +382,21 @@ impl Incidents {
     /// One incident by id or reference, if the caller may see it.
     pub fn get(&self, principal: &Principal, key: &str) -> Result<Incident, IncidentError> {
         principal.require(Permission::ViewIncidents, "see incidents")?;
-        let id = Self::resolve_key(key)?;
+        let direct = Self::resolve_key(key).ok();
         let now = self.now();
-        let loaded = self
-            .inner
-            .db
-            .read_blocking(|conn| store::load_visible(conn, principal, id))?;
+        let loaded = self.inner.db.read_blocking(|conn| {
+            if let Some(id) = direct {
+                match store::load_visible(conn, principal, id) {
+                    Err(StoreError::NotFound) => {}
+                    found => return found,
+                }
+            }
+            // An old reference kept by `dsms import`; dsms's own ids and references win.
+            match store::alias(conn, &crate::historic::normalise_alias(key))? {
+                Some((id, _)) => store::load_visible(conn, principal, id),
+                None => Err(StoreError::NotFound),
+            }
+        })?;
         Ok(self.assemble(loaded, now))
     }
 
@@ -1152,7 +1161,7 @@ impl Incidents {
 
     /// Stores when each running clock falls due and becomes at risk, so queues and the sweeper
     /// find them by index; stopped or paused clocks store nothing.
-    fn set_due_times(&self, row: &mut IncidentRow, pauses: &[PauseRow]) {
+    pub(crate) fn set_due_times(&self, row: &mut IncidentRow, pauses: &[PauseRow]) {
         let policy = &self.inner.policy;
         let now = at(row.updated_at);
         let (response, resolution) = self.clocks(row, pauses);
@@ -1444,7 +1453,7 @@ fn emit(
 
 /// The public comments of an incident as one text, for the search index. Work notes are left
 /// out, so a search by an organisation can never match words it may not read.
-fn public_comment_text(conn: &mut DbConnection, id: i64) -> Result<String, StoreError> {
+pub(crate) fn public_comment_text(conn: &mut DbConnection, id: i64) -> Result<String, StoreError> {
     Ok(store::comments(conn, id, false)?
         .into_iter()
         .map(|c| c.body)
@@ -1453,7 +1462,7 @@ fn public_comment_text(conn: &mut DbConnection, id: i64) -> Result<String, Store
 }
 
 /// The field-level changes between two versions of an incident, for its history.
-fn diff(
+pub(crate) fn diff(
     before: &IncidentRow,
     before_details: &DetailsRow,
     after: &IncidentRow,

@@ -408,7 +408,7 @@ pub(crate) fn list(
             .filter(incidents::resolved_at.is_null());
     }
     if let Some(text) = &query.search {
-        q = q.filter(matches_search(backend, text));
+        q = q.filter(matches_search(backend, text).or(matches_alias(text)));
     }
     if let Some(after) = page.after {
         q = if query.newest_first {
@@ -823,4 +823,160 @@ pub(crate) fn attachment(
     Ok(query
         .select((AttachmentRow::as_select(), incident_attachments::data))
         .first(conn)?)
+}
+
+/// The incident an old reference (kept by `dsms import`) names, with the digest of the row it
+/// was imported from.
+pub(crate) fn alias(
+    conn: &mut DbConnection,
+    alias: &str,
+) -> Result<Option<(i64, String)>, StoreError> {
+    use dsms_store::schema::incident_aliases as aliases;
+    Ok(aliases::table
+        .find(alias)
+        .select((aliases::incident_id, aliases::row_digest))
+        .first(conn)
+        .optional()?)
+}
+
+/// Keeps an imported incident's old reference.
+pub(crate) fn insert_alias(
+    conn: &mut DbConnection,
+    alias: &str,
+    incident_id: i64,
+    source: &str,
+    digest: &str,
+    at: NaiveDateTime,
+) -> Result<(), StoreError> {
+    use dsms_store::schema::incident_aliases as aliases;
+    diesel::insert_into(aliases::table)
+        .values((
+            aliases::alias.eq(alias),
+            aliases::incident_id.eq(incident_id),
+            aliases::source.eq(source),
+            aliases::row_digest.eq(digest),
+            aliases::imported_at.eq(at),
+            aliases::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records that an imported incident was rewritten from a changed row.
+pub(crate) fn update_alias(
+    conn: &mut DbConnection,
+    alias: &str,
+    digest: &str,
+    at: NaiveDateTime,
+) -> Result<(), StoreError> {
+    use dsms_store::schema::incident_aliases as aliases;
+    diesel::update(aliases::table.find(alias))
+        .set((aliases::row_digest.eq(digest), aliases::updated_at.eq(at)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Incidents whose old reference is `text` (searched alongside the words of `q=`).
+fn matches_alias(
+    text: &str,
+) -> Box<dyn BoxableExpression<incidents::table, DbBackend, SqlType = diesel::sql_types::Bool>> {
+    use dsms_store::schema::incident_aliases as aliases;
+    Box::new(
+        incidents::id.eq_any(
+            aliases::table
+                .filter(aliases::alias.eq(crate::historic::normalise_alias(text)))
+                .select(aliases::incident_id),
+        ),
+    )
+}
+
+/// Replaces the affected devices of an incident.
+pub(crate) fn replace_devices(
+    conn: &mut DbConnection,
+    incident_id: i64,
+    devices: &[String],
+) -> Result<(), StoreError> {
+    diesel::delete(incident_devices::table.filter(incident_devices::incident_id.eq(incident_id)))
+        .execute(conn)?;
+    for device in devices {
+        diesel::insert_into(incident_devices::table)
+            .values((
+                incident_devices::incident_id.eq(incident_id),
+                incident_devices::device_id.eq(device),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The comment imported under `external_id` from `source`, with the digest of its row.
+pub(crate) fn imported_comment(
+    conn: &mut DbConnection,
+    source: &str,
+    external_id: &str,
+) -> Result<Option<(i64, String)>, StoreError> {
+    use dsms_store::schema::imported_comments as imported;
+    Ok(imported::table
+        .find((source, external_id))
+        .select((imported::comment_id, imported::row_digest))
+        .first(conn)
+        .optional()?)
+}
+
+/// Remembers which comment an imported note became.
+pub(crate) fn insert_imported_comment(
+    conn: &mut DbConnection,
+    source: &str,
+    external_id: &str,
+    digest: &str,
+    comment_id: i64,
+) -> Result<(), StoreError> {
+    use dsms_store::schema::imported_comments as imported;
+    diesel::insert_into(imported::table)
+        .values((
+            imported::source.eq(source),
+            imported::external_id.eq(external_id),
+            imported::comment_id.eq(comment_id),
+            imported::row_digest.eq(digest),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records that an imported note was rewritten from a changed row.
+pub(crate) fn update_imported_comment(
+    conn: &mut DbConnection,
+    source: &str,
+    external_id: &str,
+    digest: &str,
+) -> Result<(), StoreError> {
+    use dsms_store::schema::imported_comments as imported;
+    diesel::update(imported::table.find((source, external_id)))
+        .set(imported::row_digest.eq(digest))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Rewrites an imported note from its changed row.
+pub(crate) fn rewrite_comment(
+    conn: &mut DbConnection,
+    id: i64,
+    incident_id: i64,
+    author: &crate::model::Raiser,
+    body: &str,
+    internal: bool,
+    at: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::update(incident_comments::table.find(id))
+        .set((
+            incident_comments::incident_id.eq(incident_id),
+            incident_comments::author_kind.eq(&author.kind),
+            incident_comments::author_id.eq(author.id),
+            incident_comments::author_name.eq(&author.name),
+            incident_comments::body.eq(body),
+            incident_comments::internal.eq(internal),
+            incident_comments::created_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
 }

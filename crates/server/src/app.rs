@@ -27,6 +27,7 @@ pub struct Application {
     stop_worker: watch::Sender<bool>,
     initial_admin: Option<InitialCredentials>,
     db: Db,
+    reports_db: Db,
 }
 
 impl std::fmt::Debug for Application {
@@ -52,6 +53,15 @@ impl Application {
         let settings = config.db_settings();
         let db = Db::connect(&settings).context("cannot open the database")?;
         tracing::info!(database = %settings.target.redacted(), "database selected");
+        // Reports read a replica when one is configured, so their long scans never hold up the
+        // desk's writes on the primary; without one they read the primary.
+        let reports_db = match config.replica_db_settings() {
+            Some(replica) => {
+                tracing::info!(replica = %replica.target.redacted(), "read replica for reports");
+                Db::connect(&replica).context("cannot open the read replica")?
+            }
+            None => db.clone(),
+        };
 
         let hasher = config.argon2()?;
         let bootstrap = config.bootstrap_settings()?;
@@ -81,6 +91,8 @@ impl Application {
         let worker = tokio::spawn(worker.run(worker_stopped.clone()));
         let worker_stopped_for_sweeper = worker_stopped.clone();
         let worker_stopped_for_reports = worker_stopped.clone();
+        let worker_stopped_for_metrics = worker_stopped.clone();
+        let clock_for_metrics = clock.clone();
 
         let listen = config.listen_addr()?;
         let listener =
@@ -157,6 +169,13 @@ impl Application {
             trust_forwarded_for: config.http.trust_forwarded_for,
         });
         let metrics = web::Data::new(Metrics::new());
+        metrics.set_pool_max(config.database.pool_size);
+        background_workers.push(tokio::spawn(sample_operations(
+            db.clone(),
+            metrics.clone(),
+            clock_for_metrics,
+            worker_stopped_for_metrics,
+        )));
         let incidents = web::Data::new(incidents);
         let requests = web::Data::new(requests);
         let limit = BodyLimit(config.http.body_limit_bytes);
@@ -196,6 +215,7 @@ impl Application {
             stop_worker,
             initial_admin,
             db,
+            reports_db,
         })
     }
 
@@ -212,6 +232,12 @@ impl Application {
     /// The database handle.
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// The database reports read: the read replica (`database.replica_url`) when configured,
+    /// otherwise the primary.
+    pub fn reports_db(&self) -> &Db {
+        &self.reports_db
     }
 
     /// A handle that stops the server gracefully, as SIGTERM does.
@@ -247,6 +273,57 @@ impl Application {
         }
         tracing::info!("stopped");
         served.context("the HTTP server failed")
+    }
+}
+
+/// How often the operational gauges (outbox age, SLA breaches, locked accounts) are read.
+const OPERATIONS_SAMPLE_INTERVAL: Duration = Duration::from_secs(15);
+
+/// Reads the operational figures into the metrics every [`OPERATIONS_SAMPLE_INTERVAL`] until
+/// shutdown. They describe the shared database, so every instance reports the same values:
+/// aggregate them with `max`, not `sum`.
+async fn sample_operations(
+    db: Db,
+    metrics: web::Data<Metrics>,
+    clock: SharedClock,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    while !*shutdown.borrow_and_update() {
+        let (db, now) = (db.clone(), clock.now());
+        match tokio::task::spawn_blocking(move || crate::admin::health_at(&db, now)).await {
+            Ok(Ok(health)) => {
+                let now = dsms_store::timestamp(now);
+                let ages: Vec<(String, i64)> = health
+                    .outbox
+                    .iter()
+                    .map(|(kind, k)| {
+                        let age = k.oldest_pending_at.map_or(0, |at| (now - at).num_seconds());
+                        (kind.clone(), age.max(0))
+                    })
+                    .collect();
+                metrics.set_outbox_oldest_age(&ages);
+                let pairs = |m: &std::collections::BTreeMap<String, i64>| {
+                    m.iter().map(|(k, v)| (k.clone(), *v)).collect::<Vec<_>>()
+                };
+                metrics.set_sla_breaches(
+                    &pairs(&health.sla_breached_open),
+                    &pairs(&health.sla_breaches_recent),
+                );
+                metrics.set_sign_in(health.accounts_locked, health.sign_in_failures);
+            }
+            Ok(Err(error)) => tracing::debug!(%error, "cannot read the operational figures"),
+            Err(error) => {
+                tracing::debug!(%error, "reading the operational figures did not complete")
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(OPERATIONS_SAMPLE_INTERVAL) => {}
+            changed = shutdown.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+            }
+        }
     }
 }
 

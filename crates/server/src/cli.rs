@@ -1,5 +1,6 @@
 //! The command line, fixed by the API contract: `serve`, `migrate`, `config show`,
-//! `admin create-org`, `admin create-user`; and `seed` and `bench` for performance work.
+//! `admin create-org`, `admin create-user`; and `seed` and `bench` for performance work;
+//! `import` from the old system and the operator's `admin` commands.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,18 +45,10 @@ enum Command {
         #[command(subcommand)]
         action: AdminAction,
     },
-    /// Write a consistent copy of the SQLite database to FILE, also while the server runs.
-    Backup {
-        /// The backup file to create.
-        #[arg(long, value_name = "FILE")]
-        to: PathBuf,
-    },
-    /// Replace the SQLite database with a backup made by `dsms backup` (stop the server first).
-    Restore {
-        /// The backup file.
-        #[arg(long, value_name = "FILE")]
-        from: PathBuf,
-    },
+    /// Import incidents and their notes from the CSV exports of the system dsms replaces,
+    /// through a column mapping (see deploy/import-mapping.example.toml). Re-running updates
+    /// what changed and never duplicates.
+    Import(ImportCliArgs),
     /// Fill an empty database with a realistic, reproducible data set for benchmarks and
     /// demonstrations (never in production: every seeded person shares one password).
     Seed(SeedArgs),
@@ -162,6 +155,64 @@ enum AdminAction {
         #[arg(long = "role", value_name = "ROLE", required = true, num_args = 1..)]
         roles: Vec<String>,
     },
+    /// Lift the sign-in lock of an account and forget its failed attempts (audited).
+    Unlock {
+        /// The account's email address.
+        #[arg(long)]
+        email: String,
+    },
+    /// Clear a person's authenticator and recovery codes and end their sessions; they enrol
+    /// again at their next sign-in (audited).
+    ResetMfa {
+        /// Their email address.
+        #[arg(long)]
+        email: String,
+    },
+    /// Start signing access tokens with a fresh key; tokens already issued keep working until
+    /// they expire (audited). Prints the new key's id.
+    RotateSigningKey,
+    /// Put dead outbox rows (deliveries that ran out of attempts) back in the queue (audited).
+    RedriveOutbox {
+        /// Only these rows (repeat for several; default: every dead row).
+        #[arg(long = "id", value_name = "ID")]
+        ids: Vec<i64>,
+        /// Only rows of this kind: email, event or webhook.
+        #[arg(long)]
+        kind: Option<String>,
+    },
+    /// Show how the delivery workers are doing: outbox rows by kind and state, the oldest
+    /// pending row, leases held, locked accounts and SLA breaches.
+    Health {
+        /// Exit with failure when there are dead rows or a pending row older than this many
+        /// seconds (for cron checks).
+        #[arg(long, value_name = "SECS")]
+        fail_after_secs: Option<i64>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct ImportCliArgs {
+    /// The column mapping (TOML).
+    #[arg(long, value_name = "FILE")]
+    mapping: PathBuf,
+    /// The incidents export (CSV).
+    #[arg(long, value_name = "FILE")]
+    incidents: PathBuf,
+    /// The notes and work logs export (CSV).
+    #[arg(long, value_name = "FILE")]
+    notes: Option<PathBuf>,
+    /// Where incidents-rejects.csv and notes-rejects.csv are written.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    rejects_dir: PathBuf,
+    /// Check every row and report, writing nothing to the database.
+    #[arg(long)]
+    dry_run: bool,
+    /// Rows per transaction.
+    #[arg(long, default_value_t = 500)]
+    batch_size: usize,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
 }
 
 /// Runs the command line and returns the process's exit code.
@@ -215,6 +266,7 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin { action } => admin(action, &config),
+        Command::Import(args) => import(args, &config),
         Command::Seed(args) => seed(args, &config),
         Command::Bench(args) => bench(args, &config),
         Command::Backup { to } => {
@@ -250,6 +302,50 @@ fn admin(action: AdminAction, config: &Config) -> anyhow::Result<()> {
     let clock = SystemClock;
     let actor = Actor::system("cli");
     match action {
+        AdminAction::Unlock { email } => {
+            let was_locked = crate::admin::unlock(&db, &clock, &email)?;
+            println!(
+                "{email}: {}",
+                if was_locked {
+                    "unlocked"
+                } else {
+                    "was not locked; failed attempts forgotten"
+                }
+            );
+            Ok(())
+        }
+        AdminAction::ResetMfa { email } => {
+            let ended = crate::admin::reset_mfa(&db, &clock, &email)?;
+            println!("{email}: MFA reset, {ended} session(s) ended; they enrol again at sign-in");
+            Ok(())
+        }
+        AdminAction::RotateSigningKey => {
+            let kid = crate::admin::rotate_signing_key(&db, &clock, &config.master_key()?)?;
+            println!("{kid}");
+            Ok(())
+        }
+        AdminAction::RedriveOutbox { ids, kind } => {
+            let rows = crate::admin::redrive(&db, &clock, &crate::admin::Redrive { ids, kind })?;
+            for row in &rows {
+                println!(
+                    "re-queued {} ({}, {} attempts, last error: {})",
+                    row.id,
+                    row.kind,
+                    row.attempts,
+                    row.last_error.as_deref().unwrap_or("-")
+                );
+            }
+            println!("{} dead row(s) re-queued", rows.len());
+            Ok(())
+        }
+        AdminAction::Health { fail_after_secs } => {
+            let health = crate::admin::health(&db, &clock)?;
+            print!("{}", crate::admin::render_health(&health, clock.now()));
+            match fail_after_secs {
+                Some(max) => crate::admin::check_health(&health, clock.now(), max),
+                None => Ok(()),
+            }
+        }
         AdminAction::CreateOrg {
             name,
             sec_roles,
@@ -338,6 +434,30 @@ fn admin(action: AdminAction, config: &Config) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn import(args: ImportCliArgs, config: &Config) -> anyhow::Result<()> {
+    let db = Db::connect(&config.db_settings())?;
+    db.migrate().context("cannot migrate the database")?;
+    let clock: dsms_core::SharedClock = std::sync::Arc::new(SystemClock);
+    let incidents =
+        dsms_incident::Incidents::new(db.clone(), clock.clone(), config.incident_policy()?);
+    let report = crate::import::run(
+        &db,
+        &incidents,
+        &*clock,
+        &crate::import::ImportArgs {
+            mapping: args.mapping,
+            incidents: args.incidents,
+            notes: args.notes,
+            rejects_dir: args.rejects_dir,
+            dry_run: args.dry_run,
+            batch_size: args.batch_size,
+            quiet: args.quiet,
+        },
+    )?;
+    print!("{report}");
+    Ok(())
 }
 
 fn bench(args: BenchArgs, config: &Config) -> anyhow::Result<()> {

@@ -291,6 +291,9 @@ pub struct DatabaseConfig {
     pub sqlite_synchronous: SqliteSync,
     /// Apply migrations at start-up.
     pub migrate_on_start: bool,
+    /// A read-only replica for reports, or empty to read them from `url`.
+    #[serde(default, serialize_with = "redacted_url")]
+    pub replica_url: Secret,
 }
 
 /// SQLite durability, as configured.
@@ -530,6 +533,14 @@ impl Config {
                 "must be empty, a postgres:// URL, or a sqlite:// path",
             ));
         }
+        if let Some(url) = self.database.replica_url.value()
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            return Err(invalid(
+                "database.replica_url",
+                "must be empty or a postgres:// URL of a read-only replica",
+            ));
+        }
         if self.database.pool_size == 0 {
             return Err(invalid("database.pool_size", "must be at least 1"));
         }
@@ -681,6 +692,14 @@ impl Config {
                 SqliteSync::Full => SqliteSynchronous::Full,
             },
         }
+    }
+
+    /// The storage settings of the read-only replica reports use, when one is configured.
+    pub fn replica_db_settings(&self) -> Option<DbSettings> {
+        self.database.replica_url.value().map(|url| DbSettings {
+            target: DbTarget::from_url(url),
+            ..self.db_settings()
+        })
     }
 
     /// The email settings.

@@ -3,11 +3,14 @@
 //!
 //! Tests build the same [`Application`] on port 0; there is no second way to start the system.
 
+pub mod admin;
+mod admin_store;
 pub mod app;
-pub mod bench;
 pub mod backup;
+pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod import;
 pub mod seed;
 pub mod telemetry;
 

@@ -307,6 +307,33 @@ diesel::table! {
 }
 
 diesel::table! {
+    resolver_groups (id) {
+        id -> BigInt,
+        name -> Text,
+        description -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    group_members (group_id, person_id) {
+        group_id -> BigInt,
+        person_id -> BigInt,
+        added_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    saved_views (id) {
+        id -> BigInt,
+        person_id -> BigInt,
+        name -> Text,
+        query -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     hub_variants (id) {
         id -> BigInt,
         product_code -> Text,
@@ -628,114 +655,6 @@ diesel::table! {
     }
 }
 
-diesel::table! {
-    report_incident_facts (incident_id) {
-        incident_id -> BigInt,
-        organisation_id -> BigInt,
-        priority -> Integer,
-        category -> Text,
-        assignment_group -> Nullable<Text>,
-        created_on -> Date,
-        resolved_on -> Nullable<Date>,
-        response_seconds -> Nullable<BigInt>,
-        response_met -> Nullable<Bool>,
-        resolution_seconds -> Nullable<BigInt>,
-        resolution_met -> Nullable<Bool>,
-        reopened -> Bool,
-        source_version -> BigInt,
-        source_updated_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    network_devices (device_id) {
-        device_id -> Text,
-        organisation_id -> BigInt,
-        device_type -> Nullable<Text>,
-        region -> Nullable<Text>,
-        recorded_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    report_subscriptions (id) {
-        id -> BigInt,
-        person_id -> BigInt,
-        organisation_id -> BigInt,
-        report -> Text,
-        parameters -> Text,
-        cadence -> Text,
-        working_day -> Nullable<Integer>,
-        created_at -> Timestamp,
-        cancelled_at -> Nullable<Timestamp>,
-    }
-}
-
-diesel::table! {
-    report_deliveries (subscription_id, period_start) {
-        subscription_id -> BigInt,
-        period_start -> Date,
-        outbox_id -> BigInt,
-        created_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    incident_aliases (alias) {
-        alias -> Text,
-        incident_id -> BigInt,
-        source -> Text,
-        row_digest -> Text,
-        imported_at -> Timestamp,
-        updated_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    imported_comments (source, external_id) {
-        source -> Text,
-        external_id -> Text,
-        comment_id -> BigInt,
-        row_digest -> Text,
-    }
-}
-
-diesel::table! {
-    signing_keys (kid) {
-        kid -> Text,
-        secret_sealed -> Nullable<Text>,
-        created_at -> Timestamp,
-        retired_at -> Nullable<Timestamp>,
-    }
-}
-
-diesel::table! {
-    resolver_groups (id) {
-        id -> BigInt,
-        name -> Text,
-        description -> Text,
-        created_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    group_members (group_id, person_id) {
-        group_id -> BigInt,
-        person_id -> BigInt,
-        added_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    saved_views (id) {
-        id -> BigInt,
-        person_id -> BigInt,
-        name -> Text,
-        query -> Text,
-        created_at -> Timestamp,
-    }
-}
-
 diesel::joinable!(organisation_sec_roles -> organisations (organisation_id));
 diesel::joinable!(people -> organisations (organisation_id));
 diesel::joinable!(person_roles -> people (person_id));
@@ -753,6 +672,8 @@ diesel::joinable!(incident_sla_events -> incidents (incident_id));
 diesel::joinable!(webhook_endpoints -> organisations (organisation_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(incident_attachments -> incidents (incident_id));
+diesel::joinable!(incident_aliases -> incidents (incident_id));
+diesel::joinable!(imported_comments -> incident_comments (comment_id));
 diesel::joinable!(group_members -> resolver_groups (group_id));
 diesel::joinable!(group_members -> people (person_id));
 diesel::joinable!(saved_views -> people (person_id));
@@ -785,12 +706,10 @@ diesel::joinable!(network_devices -> organisations (organisation_id));
 diesel::joinable!(report_subscriptions -> people (person_id));
 diesel::joinable!(report_deliveries -> report_subscriptions (subscription_id));
 
-diesel::joinable!(report_incident_facts -> incidents (incident_id));
-diesel::joinable!(network_devices -> organisations (organisation_id));
-diesel::joinable!(report_subscriptions -> people (person_id));
-diesel::joinable!(report_deliveries -> report_subscriptions (subscription_id));
-
 diesel::allow_tables_to_appear_in_same_query!(
+    incident_aliases,
+    imported_comments,
+    signing_keys,
     audit_log,
     outbox,
     organisations,
@@ -813,15 +732,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_endpoints,
     webhook_deliveries,
     incident_attachments,
-    resolver_groups,
-    group_members,
-    saved_views,
     catalogue_items,
     catalogue_item_versions,
     service_requests,
     service_request_approvals,
     service_request_tasks,
     service_request_comments,
+    resolver_groups,
+    group_members,
+    saved_views,
     hub_variants,
     delivery_locations,
     hub_forecasts,

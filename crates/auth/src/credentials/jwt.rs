@@ -44,6 +44,7 @@ pub struct JwtKeys {
     issuer: String,
     audience: String,
     validation: Validation,
+    kid: Option<String>,
 }
 
 impl JwtKeys {
@@ -67,7 +68,15 @@ impl JwtKeys {
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
             validation,
+            kid: None,
         }
+    }
+
+    /// The same keys, naming themselves `kid` in the header of the tokens they issue, so a
+    /// verifier holding several keys (during a rotation) knows which one to check with.
+    pub fn with_key_id(mut self, kid: &str) -> Self {
+        self.kid = Some(kid.to_owned());
+        self
     }
 
     /// A signed token for `person_id` acting for `organisation_id` in `session_id`, issued at
@@ -97,7 +106,11 @@ impl JwtKeys {
         };
         let key = EncodingKey::from_secret(&self.secret)
             .map_err(|e| CredentialError::Signing(e.to_string()))?;
-        encode(&Header::new(Algorithm::HS256), &claims, &key)
+        let header = Header {
+            kid: self.kid.clone(),
+            ..Header::new(Algorithm::HS256)
+        };
+        encode(&header, &claims, &key)
             .map_err(|e| CredentialError::Signing(e.to_string()))
     }
 
@@ -125,11 +138,20 @@ impl JwtKeys {
     }
 }
 
+/// The key id a token's header names, if any. Read before the signature is checked, only to
+/// choose the key to check it with.
+pub fn key_id(token: &str) -> Result<Option<String>, CredentialError> {
+    jsonwebtoken::decode_header(token)
+        .map(|header| header.kid)
+        .map_err(|e| CredentialError::Token(reason(&e)))
+}
+
 impl fmt::Debug for JwtKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtKeys")
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
+            .field("kid", &self.kid)
             .finish_non_exhaustive()
     }
 }
@@ -292,6 +314,19 @@ mod tests {
             .issue(42, 7, "s", NOW, 900)
             .unwrap();
         assert_eq!(rejection(&token), "bad signature");
+    }
+
+    #[test]
+    fn tokens_name_their_key_id_when_the_keys_have_one() {
+        let plain = keys().issue(7, 3, "sid", NOW, 900).expect("issue");
+        assert_eq!(key_id(&plain).expect("header"), None);
+        let named = keys()
+            .with_key_id("k2")
+            .issue(7, 3, "sid", NOW, 900)
+            .expect("issue");
+        assert_eq!(key_id(&named).expect("header").as_deref(), Some("k2"));
+        assert!(keys().verify(&named, NOW).is_ok(), "the id selects, the key verifies");
+        assert!(key_id("not-a-token").is_err());
     }
 
     #[test]

@@ -2,11 +2,14 @@
 //! default and PostgreSQL when `DSMS_TEST_DATABASE_URL` is set.
 
 mod abuse;
+mod admin_commands;
 mod backup;
 mod cli;
 mod crash;
 mod db_trouble;
+mod deploy;
 mod fixtures;
+mod import;
 mod instances;
 mod performance;
 mod serve;
