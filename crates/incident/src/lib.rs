@@ -15,10 +15,10 @@ mod service;
 mod store;
 
 pub use attachment::{Attachment, MAX_FILENAME_CHARS};
-pub use figures::DeskFigures;
-pub use historic::{HistoricIncident, Imported, normalise_alias};
 pub use dsms_core::calendar::{self, BankHoliday, BusinessCalendar, CalendarError};
 pub use dsms_core::sla::{self, ClockHours, ClockReading, ClockState, SlaClock};
+pub use figures::DeskFigures;
+pub use historic::{HistoricIncident, Imported, normalise_alias};
 pub use lifecycle::{Mover, Status, TRANSITIONS, Transition};
 pub use model::{Comment, Incident, IncidentChanges, IncidentError, NewIncident, Raiser, Sla};
 pub use policy::{Category, IncidentPolicy, Targets};

@@ -110,8 +110,7 @@ impl JwtKeys {
             kid: self.kid.clone(),
             ..Header::new(Algorithm::HS256)
         };
-        encode(&header, &claims, &key)
-            .map_err(|e| CredentialError::Signing(e.to_string()))
+        encode(&header, &claims, &key).map_err(|e| CredentialError::Signing(e.to_string()))
     }
 
     /// The claims of `token` if it is an HS256 token signed with these keys, for this issuer and
@@ -325,7 +324,10 @@ mod tests {
             .issue(7, 3, "sid", NOW, 900)
             .expect("issue");
         assert_eq!(key_id(&named).expect("header").as_deref(), Some("k2"));
-        assert!(keys().verify(&named, NOW).is_ok(), "the id selects, the key verifies");
+        assert!(
+            keys().verify(&named, NOW).is_ok(),
+            "the id selects, the key verifies"
+        );
         assert!(key_id("not-a-token").is_err());
     }
 
