@@ -15,6 +15,7 @@ mod page;
 mod principal;
 mod roles;
 pub mod sla;
+mod ticket;
 mod validation;
 
 pub use actor::Actor;
@@ -24,4 +25,5 @@ pub use email::Email;
 pub use page::{DEFAULT_LIMIT, MAX_LIMIT, Page, PageRequest};
 pub use principal::{Forbidden, Permission, Principal, Scope};
 pub use roles::{OrganisationKind, Role, SecRole};
+pub use ticket::{TicketStatus, status_filter};
 pub use validation::{FieldError, ValidationErrors};

@@ -173,6 +173,22 @@ impl Status {
     }
 }
 
+impl dsms_core::TicketStatus for Status {
+    const EVERY: &'static [Self] = Status::ALL;
+
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+
+    fn named(text: &str) -> Option<Self> {
+        Status::parse(text)
+    }
+
+    fn open(self) -> bool {
+        self.is_open()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

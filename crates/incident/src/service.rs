@@ -409,27 +409,7 @@ impl Incidents {
     ) -> Result<Page<Incident>, IncidentError> {
         principal.require(Permission::ViewIncidents, "see incidents")?;
         let mut errors = ValidationErrors::default();
-        let mut statuses = Vec::new();
-        for s in &filter.statuses {
-            match s.as_str() {
-                "open" => statuses.extend(
-                    Status::ALL
-                        .iter()
-                        .filter(|s| s.is_open())
-                        .map(|s| s.as_str().to_owned()),
-                ),
-                other => match Status::parse(other) {
-                    Some(status) => statuses.push(status.as_str().to_owned()),
-                    None => errors.push(
-                        "status",
-                        format!(
-                            "unknown status {other:?}; expected open or one of {}",
-                            Status::names()
-                        ),
-                    ),
-                },
-            }
-        }
+        let statuses = dsms_core::status_filter::<Status>(&filter.statuses, &mut errors);
         let mut priorities = Vec::new();
         for p in &filter.priorities {
             match Priority::parse(*p) {

@@ -385,27 +385,7 @@ impl ServiceRequests {
     ) -> Result<Page<ServiceRequest>, RequestError> {
         principal.require(Permission::ViewRequests, "see service requests")?;
         let mut errors = ValidationErrors::default();
-        let mut statuses = Vec::new();
-        for s in &filter.statuses {
-            match s.as_str() {
-                "open" => statuses.extend(
-                    Status::ALL
-                        .iter()
-                        .filter(|s| s.is_open())
-                        .map(|s| s.as_str().to_owned()),
-                ),
-                other => match Status::parse(other) {
-                    Some(status) => statuses.push(status.as_str().to_owned()),
-                    None => errors.push(
-                        "status",
-                        format!(
-                            "unknown status {other:?}; expected open or one of {}",
-                            Status::names()
-                        ),
-                    ),
-                },
-            }
-        }
+        let statuses = dsms_core::status_filter::<Status>(&filter.statuses, &mut errors);
         errors.into_result()?;
         let now = self.now();
         self.inner.db.read_blocking(|conn| {
