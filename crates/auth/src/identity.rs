@@ -54,6 +54,10 @@ impl std::fmt::Debug for Identity {
 /// The audience of access tokens.
 pub const ACCESS_TOKEN_AUDIENCE: &str = "dsms-api";
 
+/// The key-derivation purpose under which TOTP secrets are sealed: whatever writes people's
+/// authenticator secrets outside this service (the seed) must seal them under the same key.
+pub const TOTP_SECRETS_PURPOSE: &str = "dsms totp secrets v1";
+
 impl Identity {
     /// Builds the service. The master key seals TOTP secrets and signs access tokens through
     /// independent derived keys.
@@ -70,7 +74,7 @@ impl Identity {
                 db,
                 clock,
                 hasher,
-                secrets: SecretBox::new(master_key.derive("dsms totp secrets v1")),
+                secrets: SecretBox::new(master_key.derive(TOTP_SECRETS_PURPOSE)),
                 jwt: SigningKeys::new(
                     master_key,
                     &settings.issuer,

@@ -28,7 +28,7 @@ pub use api_tokens::{ApiToken, NewApiTokenRequest, invalid_filter};
 pub use bootstrap::{BootstrapSettings, InitialCredentials, ensure_first_admin};
 pub use error::AuthError;
 pub use groups::{GroupMember, NewGroup, ResolverGroup, SavedView};
-pub use identity::{ACCESS_TOKEN_AUDIENCE, Client, Identity};
+pub use identity::{ACCESS_TOKEN_AUDIENCE, Client, Identity, TOTP_SECRETS_PURPOSE};
 pub use model::{Organisation, OrganisationKind, OrganisationStatus, Person, Role, SecRole};
 pub use operator::{reset_mfa, unlock_account};
 pub use organisations::{NewOrganisation, OrganisationChanges, create_organisation, find_operator};

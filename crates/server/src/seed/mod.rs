@@ -261,9 +261,7 @@ fn cast(
         master_key,
         config.identity_settings(),
     )?;
-    // Must match the purpose under which the identity service seals TOTP secrets; the seed and
-    // bench test signs in with these secrets, so a mismatch fails loudly there.
-    let secrets = SecretBox::new(master_key.derive("dsms totp secrets v1"));
+    let secrets = SecretBox::new(master_key.derive(dsms_auth::TOTP_SECRETS_PURPOSE));
     let actor = Actor::system("seed");
     let now = created_at;
     let person = |conn: &mut dsms_store::DbConnection,
