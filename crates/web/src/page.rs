@@ -12,10 +12,12 @@ use dsms_auth::AuthError;
 use crate::cookies;
 use crate::site::Site;
 
-/// No script, no plug-ins, no framing; styles from this site only, images from this site or
-/// inline (the QR code is a `data:` URL); forms post to this site only.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
-     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// No inline script, no plug-ins, no framing; scripts and styles from this site only (the one
+/// script file, which fetches queue pages from this site), images from this site or inline (the
+/// QR code is a `data:` URL); forms post to this site only.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
+     style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; \
+     base-uri 'none'";
 
 /// One year, the usual HSTS lifetime.
 const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";

@@ -5,8 +5,8 @@ use actix_web::http::StatusCode;
 
 use crate::support::{spawn, spawn_at};
 
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
-                   frame-ancestors 'none'; base-uri 'none'";
+const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; \
+                   img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 #[actix_web::test]
 async fn the_session_cookie_is_http_only_lax_and_lasts_the_browser_session() {
@@ -55,7 +55,12 @@ async fn every_page_carries_the_security_headers() {
             "",
             "no HSTS over plain http"
         );
-        assert!(!page.body.contains("<script"), "no script at all");
+        assert_eq!(
+            page.body.matches("<script").count(),
+            1,
+            "one script, the site's own file"
+        );
+        assert!(!page.body.contains("<script>"), "no inline script");
         assert!(
             page.body
                 .contains("<link rel=\"stylesheet\" href=\"/static/dsms.css?v=")
@@ -123,4 +128,26 @@ async fn the_stylesheet_is_served_from_the_binary_and_cached_long() {
         "public, max-age=31536000, immutable"
     );
     assert!(css.body.contains(".panel"));
+}
+
+#[actix_web::test]
+async fn the_script_is_served_from_the_binary_and_no_page_needs_it() {
+    let app = spawn().await;
+    let mut browser = app.browser();
+    let page = browser.get("/sign-in").await;
+    let src = crate::support::between(&page.body, "<script src=\"", "\"").unwrap();
+    assert!(src.starts_with("/static/dsms.js?v="), "{src}");
+    assert!(page.body.contains("defer></script>"));
+    assert!(
+        !page.body.contains("<script>"),
+        "no inline script, which the CSP would refuse"
+    );
+    let js = browser.get(&src).await;
+    assert_eq!(js.status, StatusCode::OK);
+    assert_eq!(js.header("content-type"), "text/javascript; charset=utf-8");
+    assert_eq!(
+        js.header("cache-control"),
+        "public, max-age=31536000, immutable"
+    );
+    assert!(js.body.contains("data-refresh"));
 }
