@@ -24,6 +24,7 @@ pub use extract::{BodyLimit, Json, RequestId, from_value};
 pub use metrics::Metrics;
 pub use openapi::openapi;
 pub use problem::{ApiError, Problem, problem_type};
+pub use routes::reports::report_file;
 pub use state::ApiState;
 
 /// The application with its middleware stack and every API route; the server adds other route

@@ -19,6 +19,9 @@ pub enum ReportError {
     /// A report could not be written out as CSV.
     #[error("cannot write the report as CSV: {0}")]
     Csv(String),
+    /// A report's chart could not be drawn as an image.
+    #[error("cannot draw the report's chart: {0}")]
+    Image(String),
 }
 
 impl From<StoreError> for ReportError {

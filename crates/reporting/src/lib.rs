@@ -3,7 +3,7 @@
 //! resolutions, backlog by age, times to respond and resolve, volumes, reopen rate, and the
 //! diagnostics network operators pull about incidents naming their devices. Each report is a
 //! named, documented query over per-incident facts kept up to date from the incident log; each
-//! renders as a table, CSV (RFC 4180) or an SVG chart; people can have them emailed on a
+//! renders as a table, CSV (RFC 4180) or an SVG or PNG chart; people can have them emailed on a
 //! schedule, once per period however many servers run.
 //!
 //! Depends on `dsms-core`, `dsms-store` and `dsms-notify` only (it reads the incident tables
@@ -15,6 +15,7 @@ mod error;
 mod facts;
 mod params;
 mod policy;
+mod raster;
 mod schedule;
 mod service;
 mod store;
@@ -27,4 +28,4 @@ pub use policy::{ClockTargets, ReportPolicy, SlaMeasure};
 pub use schedule::{Cadence, Period};
 pub use service::DIAGNOSTICS_LIMIT;
 pub use service::{Delivered, NetworkDevice, NewSubscription, Reports, Subscription};
-pub use table::{ChartSpec, Column, ColumnKind, ReportTable, Value};
+pub use table::{ChartSpec, Column, ColumnKind, FileFormat, ReportFile, ReportTable, Value};

@@ -11,7 +11,7 @@ use dsms_core::{
 use dsms_notify::{EmailAttachment, EmailMessage, enqueue_email};
 use dsms_store::{Db, DbConnection, StoreError, timestamp};
 
-use crate::catalogue::ReportName;
+use crate::catalogue::{REPORTS, ReportDefinition, ReportName};
 use crate::error::ReportError;
 use crate::facts::{self, IncidentFacts};
 use crate::params::{Dimension, Granularity, ReportParams, ReportQuery};
@@ -240,6 +240,16 @@ impl Reports {
             return Err(dsms_core::Forbidden("see another organisation's figures".into()).into());
         }
         Ok(())
+    }
+
+    /// The reports `principal` may run, in the catalogue's order: all of them to a person who
+    /// may read reports (each report scopes its rows to the caller), none to anyone else.
+    pub fn catalogue(
+        &self,
+        principal: &Principal,
+    ) -> Result<&'static [ReportDefinition], ReportError> {
+        principal.require(Permission::ViewReports, "read reports")?;
+        Ok(REPORTS)
     }
 
     /// Runs report `name` for `principal` with `query`.

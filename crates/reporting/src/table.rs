@@ -84,6 +84,58 @@ pub struct ChartSpec {
     pub count_by: Option<usize>,
 }
 
+/// A file a report can be written out as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    /// The table as CSV (RFC 4180, UTF-8, a header row).
+    Csv,
+    /// The chart as SVG.
+    Svg,
+    /// The chart as a PNG image.
+    Png,
+}
+
+impl FileFormat {
+    /// The format a file name extension (`csv`, `svg`, `png`) names.
+    pub fn from_extension(extension: &str) -> Option<Self> {
+        match extension {
+            "csv" => Some(Self::Csv),
+            "svg" => Some(Self::Svg),
+            "png" => Some(Self::Png),
+            _ => None,
+        }
+    }
+
+    /// Its file name extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Csv => "csv",
+            Self::Svg => "svg",
+            Self::Png => "png",
+        }
+    }
+
+    /// Its media type, as `Content-Type` gives it.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Self::Csv => "text/csv; charset=utf-8; header=present",
+            Self::Svg => "image/svg+xml",
+            Self::Png => "image/png",
+        }
+    }
+}
+
+/// A report written out as a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportFile {
+    /// Its format.
+    pub format: FileFormat,
+    /// A name to save it under, e.g. `backlog.csv`.
+    pub file_name: String,
+    /// Its content.
+    pub bytes: Vec<u8>,
+}
+
 /// A report's result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportTable {
@@ -123,6 +175,25 @@ impl ReportTable {
     /// The report drawn as an SVG chart.
     pub fn to_svg(&self) -> String {
         crate::chart::render(self)
+    }
+
+    /// The same chart as a PNG image.
+    pub fn to_png(&self) -> Result<Vec<u8>, ReportError> {
+        crate::raster::png(&self.to_svg())
+    }
+
+    /// The report written out as a file in `format`, with its media type and a file name.
+    pub fn to_file(&self, format: FileFormat) -> Result<ReportFile, ReportError> {
+        let bytes = match format {
+            FileFormat::Csv => self.to_csv()?.into_bytes(),
+            FileFormat::Svg => self.to_svg().into_bytes(),
+            FileFormat::Png => self.to_png()?,
+        };
+        Ok(ReportFile {
+            format,
+            file_name: format!("{}.{}", self.name, format.extension()),
+            bytes,
+        })
     }
 
     /// The value of column `name` in `row`.

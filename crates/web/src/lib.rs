@@ -26,6 +26,7 @@ mod links;
 mod nav;
 mod page;
 mod portal;
+mod reports;
 mod session;
 mod signin;
 mod site;
@@ -43,5 +44,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(admin::configure)
         .configure(desk::configure)
         .configure(incident_page::configure)
-        .configure(dashboard::configure);
+        .configure(dashboard::configure)
+        .configure(reports::configure);
 }

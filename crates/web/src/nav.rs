@@ -34,6 +34,8 @@ pub(crate) enum Area {
     Administration,
     /// An incident's own page: part of whichever list led there.
     Incident,
+    /// Reports and scheduled reports at `/reports`.
+    Reports,
 }
 
 /// Any of these opens the administration area.
@@ -51,10 +53,12 @@ impl Menu {
         let desk = principal.can(Permission::WorkIncidents);
         let portal = !principal.is_operator_staff() && principal.can(Permission::ViewIncidents);
         let admin = ADMINISTRATION.iter().any(|p| principal.can(*p));
+        let reports = principal.can(Permission::ViewReports);
         let entries = [
             (desk, "/desk", "Workspace", Area::Workspace),
             (desk, "/desk/dashboard", "Dashboard", Area::Dashboard),
             (portal, "/portal", "Incidents", Area::Portal),
+            (reports, "/reports", "Reports", Area::Reports),
             (admin, "/admin", "Administration", Area::Administration),
         ];
         let lists_incidents = if desk { Area::Workspace } else { Area::Portal };

@@ -1,12 +1,12 @@
 //! Reports and diagnostics: the list of standard reports, each report as JSON, CSV
-//! (`Accept: text/csv`) or an SVG chart (`Accept: image/svg+xml`), and the register of which
-//! network operator is responsible for which device.
+//! (`Accept: text/csv`) or a chart as SVG (`Accept: image/svg+xml`) or PNG (`Accept: image/png`),
+//! and the register of which network operator is responsible for which device.
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use dsms_reporting::{
-    NetworkDevice, PARAMETERS, REPORTS, ReportError, ReportName, ReportQuery, ReportTable, Reports,
-    Value,
+    FileFormat, NetworkDevice, PARAMETERS, ReportError, ReportFile, ReportName, ReportQuery,
+    ReportTable, Reports, Value,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -34,7 +34,7 @@ impl From<ReportError> for ApiError {
             ReportError::NotFound => Self::NotFound,
             ReportError::Forbidden(f) => Self::Forbidden(f.to_string()),
             ReportError::Store(e) => e.into(),
-            ReportError::Csv(e) => Self::Internal(e),
+            ReportError::Csv(e) | ReportError::Image(e) => Self::Internal(e),
         }
     }
 }
@@ -74,13 +74,13 @@ pub(crate) struct ReportListOut {
 #[utoipa::path(get, path = "/api/v1/reports", tag = "reports", security(("bearer" = [])),
     responses((status = 200, body = ReportListOut),
         (status = 403, body = Problem, content_type = "application/problem+json")))]
-pub(crate) async fn list(caller: Caller) -> Result<web::Json<ReportListOut>, ApiError> {
-    caller
-        .principal
-        .require(dsms_core::Permission::ViewReports, "read reports")
-        .map_err(|f| ApiError::Forbidden(f.to_string()))?;
+pub(crate) async fn list(
+    reports: web::Data<Reports>,
+    caller: Caller,
+) -> Result<web::Json<ReportListOut>, ApiError> {
+    let visible = reports.catalogue(&caller.principal)?;
     Ok(web::Json(ReportListOut {
-        items: REPORTS
+        items: visible
             .iter()
             .map(|d| ReportDefinitionOut {
                 name: d.name.as_str(),
@@ -128,7 +128,7 @@ pub(crate) struct ReportQueryIn {
     device: Option<String>,
     /// network-diagnostics: a region.
     region: Option<String>,
-    /// json, csv or svg; overrides `Accept`.
+    /// json, csv, svg or png; overrides `Accept`.
     format: Option<String>,
 }
 
@@ -179,20 +179,21 @@ pub(crate) struct ReportOut {
     rows: Vec<serde_json::Map<String, serde_json::Value>>,
 }
 
-/// How a report is wanted.
+/// How a report is wanted: as JSON, or written out as a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
     Json,
-    Csv,
-    Svg,
+    File(FileFormat),
 }
 
 fn format_of(req: &HttpRequest, format: Option<&str>) -> Result<Format, ApiError> {
     match format {
         Some("json") => return Ok(Format::Json),
-        Some("csv") => return Ok(Format::Csv),
-        Some("svg") => return Ok(Format::Svg),
-        Some(_) => return Err(ApiError::invalid("format", "must be json, csv or svg")),
+        Some(other) => {
+            return FileFormat::from_extension(other)
+                .map(Format::File)
+                .ok_or_else(|| ApiError::invalid("format", "must be json, csv, svg or png"));
+        }
         None => {}
     }
     let accept = req
@@ -203,8 +204,9 @@ fn format_of(req: &HttpRequest, format: Option<&str>) -> Result<Format, ApiError
     // The first listed type the server can produce wins.
     for media in accept.split(',') {
         match media.split(';').next().unwrap_or("").trim() {
-            "text/csv" => return Ok(Format::Csv),
-            "image/svg+xml" => return Ok(Format::Svg),
+            "text/csv" => return Ok(Format::File(FileFormat::Csv)),
+            "image/svg+xml" => return Ok(Format::File(FileFormat::Svg)),
+            "image/png" => return Ok(Format::File(FileFormat::Png)),
             "application/json" | "application/*" | "*/*" => return Ok(Format::Json),
             _ => {}
         }
@@ -212,68 +214,82 @@ fn format_of(req: &HttpRequest, format: Option<&str>) -> Result<Format, ApiError
     Ok(Format::Json)
 }
 
-fn respond(table: ReportTable, format: Format) -> Result<HttpResponse, ApiError> {
+/// A report written out as a file, as a download: CSV to save (`attachment`), the chart to
+/// show in place. The web UI's download links answer with this too.
+pub fn report_file(file: ReportFile) -> HttpResponse {
+    let disposition = if file.format == FileFormat::Csv {
+        "attachment"
+    } else {
+        "inline"
+    };
+    let mut res = HttpResponse::Ok();
+    res.insert_header((header::CONTENT_TYPE, file.format.media_type()))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("{disposition}; filename=\"{}\"", file.file_name),
+        ))
+        .insert_header((header::CACHE_CONTROL, "private, no-store"));
+    if file.format == FileFormat::Svg {
+        // The chart is opened on its own: nothing in it may load or run anything.
+        res.insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'",
+        ));
+    }
+    res.body(file.bytes)
+}
+
+/// A report as it is answered: the table, for JSON, or already written out as a file.
+enum Answer {
+    Json(ReportTable),
+    File(ReportFile),
+}
+
+fn respond(answer: Answer) -> HttpResponse {
+    let table = match answer {
+        Answer::File(file) => return report_file(file),
+        Answer::Json(table) => table,
+    };
     let name = table.name.as_str();
-    Ok(match format {
-        Format::Csv => HttpResponse::Ok()
-            .insert_header((
-                header::CONTENT_TYPE,
-                "text/csv; charset=utf-8; header=present",
-            ))
-            .insert_header((
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}.csv\""),
-            ))
-            .insert_header((header::CACHE_CONTROL, "private, no-store"))
-            .body(table.to_csv().map_err(ApiError::from)?),
-        Format::Svg => HttpResponse::Ok()
-            .insert_header((header::CONTENT_TYPE, "image/svg+xml"))
-            .insert_header((
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; style-src 'unsafe-inline'",
-            ))
-            .insert_header((header::CACHE_CONTROL, "private, no-store"))
-            .body(table.to_svg()),
-        Format::Json => HttpResponse::Ok()
-            .insert_header((header::CACHE_CONTROL, "private, no-store"))
-            .json(ReportOut {
-                report: name,
-                title: table.title.clone(),
-                columns: table
-                    .columns
-                    .iter()
-                    .map(|c| ColumnOut {
-                        name: c.name,
-                        label: c.label,
-                        kind: match c.kind {
-                            dsms_reporting::ColumnKind::Text => "text",
-                            dsms_reporting::ColumnKind::Integer => "integer",
-                            dsms_reporting::ColumnKind::Decimal => "decimal",
-                        },
-                    })
-                    .collect(),
-                rows: table
-                    .rows
-                    .iter()
-                    .map(|row| {
-                        table
-                            .columns
-                            .iter()
-                            .zip(row)
-                            .map(|(c, v)| {
-                                let value = match v {
-                                    Value::Text(t) => serde_json::Value::from(t.as_str()),
-                                    Value::Integer(i) => serde_json::Value::from(*i),
-                                    Value::Decimal(d) => serde_json::Value::from(*d),
-                                    Value::Null => serde_json::Value::Null,
-                                };
-                                (c.name.to_owned(), value)
-                            })
-                            .collect()
-                    })
-                    .collect(),
-            }),
-    })
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .json(ReportOut {
+            report: name,
+            title: table.title.clone(),
+            columns: table
+                .columns
+                .iter()
+                .map(|c| ColumnOut {
+                    name: c.name,
+                    label: c.label,
+                    kind: match c.kind {
+                        dsms_reporting::ColumnKind::Text => "text",
+                        dsms_reporting::ColumnKind::Integer => "integer",
+                        dsms_reporting::ColumnKind::Decimal => "decimal",
+                    },
+                })
+                .collect(),
+            rows: table
+                .rows
+                .iter()
+                .map(|row| {
+                    table
+                        .columns
+                        .iter()
+                        .zip(row)
+                        .map(|(c, v)| {
+                            let value = match v {
+                                Value::Text(t) => serde_json::Value::from(t.as_str()),
+                                Value::Integer(i) => serde_json::Value::from(*i),
+                                Value::Decimal(d) => serde_json::Value::from(*d),
+                                Value::Null => serde_json::Value::Null,
+                            };
+                            (c.name.to_owned(), value)
+                        })
+                        .collect()
+                })
+                .collect(),
+        })
 }
 
 async fn produce(
@@ -286,22 +302,27 @@ async fn produce(
     let (query, format) = query.split();
     let format = format_of(&req, format.as_deref())?;
     let reports = reports.into_inner();
-    let table = blocking(move || {
-        reports
-            .run(&caller.principal, name, &query)
-            .map_err(ApiError::from)
+    // Drawing a PNG takes a few milliseconds of CPU: it is done off the async threads too.
+    let answer = blocking(move || {
+        let table = reports.run(&caller.principal, name, &query)?;
+        Ok(match format {
+            Format::Json => Answer::Json(table),
+            Format::File(file) => Answer::File(table.to_file(file)?),
+        })
     })
     .await?;
-    respond(table, format)
+    Ok(respond(answer))
 }
 
-/// One report as JSON, CSV (`Accept: text/csv`, RFC 4180 with a header row) or an SVG chart
-/// (`Accept: image/svg+xml`). Organisations see only their own figures.
+/// One report as JSON, CSV (`Accept: text/csv`, RFC 4180 with a header row), or its chart as
+/// SVG (`Accept: image/svg+xml`) or PNG (`Accept: image/png`). Organisations see only their own
+/// figures.
 #[utoipa::path(get, path = "/api/v1/reports/{name}", tag = "reports", security(("bearer" = [])),
     params(("name" = String, Path, description = "sla-performance, arrivals-resolutions, backlog, response-resolution-times, volumes, reopen-rate or network-diagnostics"), ReportQueryIn),
     responses((status = 200, body = ReportOut, content_type = "application/json"),
         (status = 200, body = String, content_type = "text/csv"),
         (status = 200, body = String, content_type = "image/svg+xml"),
+        (status = 200, body = Vec<u8>, content_type = "image/png"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
@@ -453,4 +474,55 @@ pub(crate) async fn devices(
     Ok(web::Json(DeviceListOut {
         items: found.into_iter().map(DeviceOut::from).collect(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    fn wanted(accept: &str, format: Option<&str>) -> Result<Format, ApiError> {
+        let req = TestRequest::default()
+            .insert_header((header::ACCEPT, accept))
+            .to_http_request();
+        format_of(&req, format)
+    }
+
+    #[test]
+    fn png_is_chosen_by_accept_or_format() {
+        assert_eq!(
+            wanted("image/png", None).ok(),
+            Some(Format::File(FileFormat::Png))
+        );
+        assert_eq!(
+            wanted("image/png;q=0.9, text/html", None).ok(),
+            Some(Format::File(FileFormat::Png))
+        );
+        assert_eq!(
+            wanted("application/json", Some("png")).ok(),
+            Some(Format::File(FileFormat::Png))
+        );
+        assert_eq!(wanted("*/*", None).ok(), Some(Format::Json));
+        assert!(wanted("*/*", Some("pdf")).is_err());
+    }
+
+    #[test]
+    fn a_png_is_answered_inline_with_its_type() {
+        let res = report_file(ReportFile {
+            format: FileFormat::Png,
+            file_name: "backlog.png".into(),
+            bytes: b"\x89PNG".to_vec(),
+        });
+        let headers = res.headers();
+        assert_eq!(headers.get(header::CONTENT_TYPE).expect("set"), "image/png");
+        assert_eq!(
+            headers.get(header::CONTENT_DISPOSITION).expect("set"),
+            "inline; filename=\"backlog.png\""
+        );
+        assert_eq!(
+            headers.get(header::CACHE_CONTROL).expect("set"),
+            "private, no-store"
+        );
+    }
 }

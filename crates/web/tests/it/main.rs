@@ -10,5 +10,6 @@ mod headers;
 mod incident_page;
 mod links;
 mod portal;
+mod reports;
 mod sign_in;
 mod support;

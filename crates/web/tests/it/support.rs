@@ -44,6 +44,8 @@ pub struct TestApp<S> {
     pub incidents: dsms_incident::Incidents,
     /// The application's webhook service.
     pub webhooks: dsms_webhooks::Webhooks,
+    /// The application's reports service.
+    pub reports: dsms_reporting::Reports,
     /// What a browser sends as `Origin` for pages of this app.
     origin: String,
     _database: TestDatabase,
@@ -120,6 +122,11 @@ pub async fn spawn_at(
         &dsms_auth::credentials::MasterKey::generate(),
         dsms_webhooks::WebhookSettings::default(),
     );
+    let reports = dsms_reporting::Reports::new(
+        db.clone(),
+        clock.clone(),
+        dsms_reporting::ReportPolicy::default(),
+    );
     let state = web::Data::new(ApiState {
         db: db.clone(),
         clock,
@@ -130,6 +137,7 @@ pub async fn spawn_at(
         dsms_api::app(state, web::Data::new(Metrics::new()), BodyLimit(64 * 1024))
             .app_data(web::Data::new(incidents.clone()))
             .app_data(web::Data::new(webhooks.clone()))
+            .app_data(web::Data::new(reports.clone()))
             .configure(dsms_web::configure),
     )
     .await;
@@ -141,6 +149,7 @@ pub async fn spawn_at(
         clock: manual,
         incidents,
         webhooks,
+        reports,
         origin: public_url.to_owned(),
         _database: database,
     }
@@ -447,6 +456,19 @@ where
     /// `GET path`.
     pub async fn get(&mut self, path: &str) -> Answer {
         self.send(TestRequest::get(), path).await
+    }
+
+    /// `GET path` for a file that need not be text: the status, the headers and the bytes.
+    pub async fn get_bytes(&mut self, path: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
+        let mut req = TestRequest::get().uri(path);
+        for (name, (value, cookie_path)) in &self.cookies {
+            if path.starts_with(cookie_path.as_str()) {
+                req = req.cookie(Cookie::new(name.clone(), value.clone()));
+            }
+        }
+        let res = test::call_service(&self.app.service, req.to_request()).await;
+        let (status, headers) = (res.status(), res.headers().clone());
+        (status, headers, test::read_body(res).await.to_vec())
     }
 
     /// `POST path` with a form, from this site.
