@@ -20,6 +20,7 @@ mod cookies;
 mod csrf;
 mod dashboard;
 mod desk;
+mod hubs;
 mod incident_page;
 mod labels;
 mod links;
@@ -45,5 +46,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(desk::configure)
         .configure(incident_page::configure)
         .configure(dashboard::configure)
-        .configure(reports::configure);
+        .configure(reports::configure)
+        .configure(hubs::configure);
 }

@@ -34,6 +34,8 @@ pub(crate) enum Area {
     Administration,
     /// An incident's own page: part of whichever list led there.
     Incident,
+    /// Communications hubs: `/portal/hubs` for organisations, `/desk/hubs` for the operator.
+    Hubs,
     /// Reports and scheduled reports at `/reports`.
     Reports,
 }
@@ -53,11 +55,18 @@ impl Menu {
         let desk = principal.can(Permission::WorkIncidents);
         let portal = !principal.is_operator_staff() && principal.can(Permission::ViewIncidents);
         let admin = ADMINISTRATION.iter().any(|p| principal.can(*p));
+        let hubs = principal.can(Permission::ViewHubs);
+        let hubs_home = if principal.is_operator_staff() {
+            "/desk/hubs"
+        } else {
+            "/portal/hubs"
+        };
         let reports = principal.can(Permission::ViewReports);
         let entries = [
             (desk, "/desk", "Workspace", Area::Workspace),
             (desk, "/desk/dashboard", "Dashboard", Area::Dashboard),
             (portal, "/portal", "Incidents", Area::Portal),
+            (hubs, hubs_home, "Hubs", Area::Hubs),
             (reports, "/reports", "Reports", Area::Reports),
             (admin, "/admin", "Administration", Area::Administration),
         ];

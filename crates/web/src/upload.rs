@@ -21,6 +21,8 @@ pub(crate) struct Upload {
     pub bytes: Vec<u8>,
     /// A work note's file (the service desk only).
     pub internal: bool,
+    /// The form's other text fields, by name, in the order sent.
+    pub fields: Vec<(String, String)>,
 }
 
 /// Reads the upload, or says in a sentence why it cannot be used.
@@ -70,7 +72,9 @@ pub(crate) async fn read(
             "file" => upload.bytes = value,
             "csrf_token" => upload.csrf_token = String::from_utf8_lossy(&value).into_owned(),
             "visibility" => upload.internal = value == b"work_note",
-            _ => {}
+            _ => upload
+                .fields
+                .push((name, String::from_utf8_lossy(&value).into_owned())),
         }
     }
     if upload.bytes.is_empty() {

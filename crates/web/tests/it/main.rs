@@ -7,6 +7,7 @@ mod admin;
 mod desk;
 mod forms;
 mod headers;
+mod hubs;
 mod incident_page;
 mod links;
 mod portal;

@@ -46,6 +46,8 @@ pub struct TestApp<S> {
     pub webhooks: dsms_webhooks::Webhooks,
     /// The application's reports service.
     pub reports: dsms_reporting::Reports,
+    /// The application's hub service, for hub records made outside the UI.
+    pub hubs: dsms_hubs::Hubs,
     /// What a browser sends as `Origin` for pages of this app.
     origin: String,
     _database: TestDatabase,
@@ -127,6 +129,7 @@ pub async fn spawn_at(
         clock.clone(),
         dsms_reporting::ReportPolicy::default(),
     );
+    let hubs = dsms_hubs::Hubs::new(db.clone(), clock.clone(), dsms_hubs::HubRules::default());
     let state = web::Data::new(ApiState {
         db: db.clone(),
         clock,
@@ -137,6 +140,7 @@ pub async fn spawn_at(
         dsms_api::app(state, web::Data::new(Metrics::new()), BodyLimit(64 * 1024))
             .app_data(web::Data::new(incidents.clone()))
             .app_data(web::Data::new(webhooks.clone()))
+            .app_data(web::Data::new(hubs.clone()))
             .app_data(web::Data::new(reports.clone()))
             .configure(dsms_web::configure),
     )
@@ -149,6 +153,7 @@ pub async fn spawn_at(
         clock: manual,
         incidents,
         webhooks,
+        hubs,
         reports,
         origin: public_url.to_owned(),
         _database: database,
