@@ -354,7 +354,28 @@ pub(crate) fn list(
     query: &ListQuery,
     page: PageRequest,
 ) -> Result<Vec<IncidentRow>, StoreError> {
-    let backend = conn.backend();
+    match &query.search {
+        Some(text) => search(conn, principal, query, text, page),
+        None => Ok(filtered(principal, query, page.after)
+            .limit(page.fetch_limit())
+            .select(IncidentRow::as_select())
+            .load(conn)?),
+    }
+}
+
+/// Implied by a filter on open statuses only, and written out exactly as the `incidents_open`
+/// partial index's condition so both databases use that index (a bound `status IN (...)` cannot
+/// prove it): open incidents are the newest 3 %, so the queues' "open, oldest first" would
+/// otherwise read nearly every closed incident first.
+const ONLY_OPEN: &str = "incidents.status NOT IN ('closed', 'cancelled')";
+
+/// The incidents `principal` may see that pass every filter of `query` but the text search,
+/// after the keyset cursor `after`, in key order.
+fn filtered(
+    principal: &Principal,
+    query: &ListQuery,
+    after: Option<i64>,
+) -> incidents::BoxedQuery<'static, DbBackend> {
     let mut q = scoped!(
         incidents::table.into_boxed(),
         incidents::organisation_id,
@@ -362,6 +383,10 @@ pub(crate) fn list(
     );
     if !query.statuses.is_empty() {
         q = q.filter(incidents::status.eq_any(query.statuses.clone()));
+        let open = |s: &String| crate::lifecycle::Status::parse(s).is_some_and(|s| s.is_open());
+        if query.statuses.iter().all(open) {
+            q = q.filter(diesel::dsl::sql::<diesel::sql_types::Bool>(ONLY_OPEN));
+        }
     }
     if !query.priorities.is_empty() {
         q = q.filter(incidents::priority.eq_any(query.priorities.clone()));
@@ -407,50 +432,160 @@ pub(crate) fn list(
             .filter(incidents::resolution_due_at.lt(t))
             .filter(incidents::resolved_at.is_null());
     }
-    if let Some(text) = &query.search {
-        q = q.filter(matches_search(backend, text).or(matches_alias(text)));
-    }
-    if let Some(after) = page.after {
+    if let Some(after) = after {
         q = if query.newest_first {
             q.filter(incidents::id.lt(after))
         } else {
             q.filter(incidents::id.gt(after))
         };
     }
-    q = if query.newest_first {
+    if query.newest_first {
         q.order(incidents::id.desc())
     } else {
         q.order(incidents::id.asc())
-    };
-    Ok(q.limit(page.fetch_limit())
-        .select(IncidentRow::as_select())
-        .load(conn)?)
+    }
 }
 
-/// The incidents whose title, description or comments match `text` (already reduced to plain
-/// words by the caller): FTS5 on SQLite, a GIN-indexed tsvector on PostgreSQL.
-fn matches_search(
+/// The most text matches one step of a search reads.
+const SEARCH_WINDOW: i64 = 4_096;
+
+/// How many text matches per row of the page a search reads before, the other filters having
+/// turned most of them down, it walks the filtered incidents instead and probes each against the
+/// text index.
+const SEARCH_MATCHES_PER_ROW: i64 = 64;
+
+/// One page of a text search. The text index hands out its matches in key order, so the page
+/// is found by reading them window by window after the cursor and keeping those that pass the
+/// other filters: a search never reads more matches than its page needs (a common word matches
+/// a third of all incidents), where a filter on `IN (every match)` read them all first. Filters
+/// that reject nearly every match switch to walking the filtered incidents after
+/// [`SEARCH_MATCHES_PER_ROW`] matches per row wanted. An old reference (alias) adds at most one incident.
+fn search(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    query: &ListQuery,
+    text: &str,
+    page: PageRequest,
+) -> Result<Vec<IncidentRow>, StoreError> {
+    let want = page.fetch_limit();
+    let mut rows: Vec<IncidentRow> = Vec::new();
+    let mut after = page.after;
+    let mut window = want.clamp(1, SEARCH_WINDOW);
+    let mut scanned = 0;
+    loop {
+        let ids = text_matches(conn, text, after, query.newest_first, window)?;
+        let Some(&last) = ids.last() else { break };
+        let exhausted = (ids.len() as i64) < window;
+        scanned += ids.len() as i64;
+        rows.extend(
+            filtered(principal, query, None)
+                .filter(incidents::id.eq_any(ids))
+                .limit(want - rows.len() as i64)
+                .select(IncidentRow::as_select())
+                .load(conn)?,
+        );
+        if rows.len() as i64 >= want || exhausted {
+            break;
+        }
+        after = Some(last);
+        if scanned >= want * SEARCH_MATCHES_PER_ROW {
+            rows.extend(
+                filtered(principal, query, after)
+                    .filter(contains_text(conn.backend(), text))
+                    .limit(want - rows.len() as i64)
+                    .select(IncidentRow::as_select())
+                    .load(conn)?,
+            );
+            break;
+        }
+        window = (window * 4).min(SEARCH_WINDOW);
+    }
+    let aliased = filtered(principal, query, page.after)
+        .filter(matches_alias(text))
+        .select(IncidentRow::as_select())
+        .first(conn)
+        .optional()?;
+    if let Some(row) = aliased.filter(|a| rows.iter().all(|r| r.id != a.id)) {
+        rows.push(row);
+        if query.newest_first {
+            rows.sort_by_key(|r| std::cmp::Reverse(r.id));
+        } else {
+            rows.sort_by_key(|r| r.id);
+        }
+        rows.truncate(want as usize);
+    }
+    Ok(rows)
+}
+
+/// An incident id read by raw SQL.
+#[derive(QueryableByName)]
+struct Hit {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// Up to `limit` incidents whose title, description or public comments match `text`, after
+/// `after` in key order (descending when `newest_first`): FTS5 on SQLite, a GIN-indexed
+/// tsvector on PostgreSQL. Both read the matches in key order and stop at `limit`.
+fn text_matches(
+    conn: &mut DbConnection,
+    text: &str,
+    after: Option<i64>,
+    newest_first: bool,
+    limit: i64,
+) -> Result<Vec<i64>, StoreError> {
+    let (bound, order) = if newest_first {
+        (after.unwrap_or(i64::MAX), ("<", "DESC"))
+    } else {
+        (after.unwrap_or(0), (">", "ASC"))
+    };
+    let hits: Vec<Hit> = match conn {
+        DbConnection::Sqlite(c) => diesel::sql_query(format!(
+            "SELECT rowid AS id FROM incident_search WHERE incident_search MATCH ? \
+             AND rowid {} ? ORDER BY rowid {} LIMIT ?",
+            order.0, order.1
+        ))
+        .bind::<Text, _>(fts5_query(text))
+        .bind::<BigInt, _>(bound)
+        .bind::<BigInt, _>(limit)
+        .load(c)?,
+        DbConnection::Pg(c) => diesel::sql_query(format!(
+            "SELECT incident_id AS id FROM incident_search \
+             WHERE document @@ plainto_tsquery('english', $1) \
+             AND incident_id {} $2 ORDER BY incident_id {} LIMIT $3",
+            order.0, order.1
+        ))
+        .bind::<Text, _>(text)
+        .bind::<BigInt, _>(bound)
+        .bind::<BigInt, _>(limit)
+        .load(c)?,
+    };
+    Ok(hits.into_iter().map(|h| h.id).collect())
+}
+
+/// Whether the incident in the outer query matches `text`, for plans driven by the other
+/// filters: the matches are read once into a set each incident is looked up in. On SQLite the
+/// unary `+` keeps the planner from driving the query from that set instead (a row read per
+/// match, a third of the table for a common word) when an index serves the filters.
+fn contains_text(
     backend: dsms_store::Backend,
     text: &str,
 ) -> Box<dyn BoxableExpression<incidents::table, DbBackend, SqlType = diesel::sql_types::Bool>> {
-    let fragment = match backend {
-        dsms_store::Backend::Sqlite => {
-            "incidents.id IN (SELECT rowid FROM incident_search WHERE incident_search MATCH "
-        }
-        dsms_store::Backend::Postgres => {
-            "incidents.id IN (SELECT incident_id FROM incident_search WHERE document @@ plainto_tsquery('english', "
-        }
-    };
-    let query = match backend {
-        dsms_store::Backend::Sqlite => fts5_query(text),
-        dsms_store::Backend::Postgres => text.to_owned(),
-    };
-    let close = match backend {
-        dsms_store::Backend::Sqlite => ")",
-        dsms_store::Backend::Postgres => "))",
+    let (open, query, close) = match backend {
+        dsms_store::Backend::Sqlite => (
+            "+incidents.id IN (SELECT rowid FROM incident_search WHERE incident_search MATCH ",
+            fts5_query(text),
+            ")",
+        ),
+        dsms_store::Backend::Postgres => (
+            "incidents.id IN (SELECT incident_id FROM incident_search \
+             WHERE document @@ plainto_tsquery('english', ",
+            text.to_owned(),
+            "))",
+        ),
     };
     Box::new(
-        diesel::dsl::sql::<diesel::sql_types::Bool>(fragment)
+        diesel::dsl::sql::<diesel::sql_types::Bool>(open)
             .bind::<Text, _>(query)
             .sql(close),
     )
@@ -730,6 +865,20 @@ mod tests {
         assert_eq!(id_of_reference("INC12345678"), Some(12_345_678));
         assert_eq!(id_of_reference("INC42"), None);
         assert_eq!(id_of_reference("REQ0000042"), None);
+    }
+
+    #[test]
+    fn the_open_condition_names_every_status_that_is_not_open() {
+        use crate::lifecycle::Status;
+        let not_open: Vec<String> = Status::ALL
+            .iter()
+            .filter(|s| !s.is_open())
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        assert_eq!(
+            ONLY_OPEN,
+            format!("incidents.status NOT IN ({})", not_open.join(", "))
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod idempotency;
 mod lifecycle;
 mod listing;
 mod raising;
+mod search;
 mod sla;
 mod support;
 mod sweep;

@@ -1,0 +1,2 @@
+DROP INDEX incidents_open_organisation;
+DROP INDEX incidents_open;
