@@ -1,8 +1,10 @@
 //! Accessibility checks run in the browser on the pages the scenarios visit (WCAG 2.2 AA
 //! basics): the page's language, one main landmark and one `h1`, a name for every form control,
 //! button and image, a skip link that the first Tab reaches and shows, a visible focus
-//! indicator, and no sideways scrolling at 1280 px or on a 390 px phone. These are hand-written
-//! checks, not a full automated checker: colour contrast is not measured here.
+//! indicator, no sideways scrolling at 1280 px or on a 390 px phone, and text contrast of at least
+//! 4.5:1 (3:1 for large text) against the background it is drawn on (WCAG 1.4.3). These are
+//! hand-written checks, not a full automated checker such as axe-core, which would need a Node
+//! toolchain to fetch.
 
 use fantoccini::Client;
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
@@ -35,6 +37,37 @@ const ids = new Set();
 for (const e of document.querySelectorAll("[id]")) {
   if (ids.has(e.id)) problems.push("duplicate id " + e.id);
   ids.add(e.id);
+}
+const rgba = (css) => {
+  const m = css.match(/rgba?\(([^)]+)\)/);
+  if (!m) return null;
+  const p = m[1].split(/[ ,\/]+/).filter(Boolean).map(Number);
+  return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+};
+const over = (top, under) => [0, 1, 2].map((i) => top[i] * top[3] + under[i] * (1 - top[3])).concat([1]);
+const background = (e) => {
+  const layers = [];
+  for (let n = e; n && n.nodeType === 1; n = n.parentElement) {
+    const c = rgba(getComputedStyle(n).backgroundColor);
+    if (c && c[3] > 0) { layers.push(c); if (c[3] >= 1) break; }
+  }
+  return layers.reduceRight((under, top) => over(top, under), [255, 255, 255, 1]);
+};
+const luminance = (c) => {
+  const [r, g, b] = c.slice(0, 3).map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+};
+for (const e of document.querySelectorAll("body *")) {
+  if (!visible(e) || ["SCRIPT", "STYLE", "svg"].includes(e.tagName) || e.closest("svg, .visually-hidden")) continue;
+  if (![...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+  const s = getComputedStyle(e);
+  const bg = background(e);
+  const fg = over(rgba(s.color) || [0, 0, 0, 1], bg);
+  const [hi, lo] = [luminance(fg), luminance(bg)].sort((a, b) => b - a);
+  const ratio = (hi + 0.05) / (lo + 0.05);
+  const size = parseFloat(s.fontSize);
+  const large = size >= 24 || (size >= 18.66 && Number(s.fontWeight) >= 700);
+  if (ratio < (large ? 3 : 4.5)) problems.push("contrast " + ratio.toFixed(2) + ":1 for \"" + e.textContent.trim().slice(0, 40) + "\" (" + s.color + " on rgb(" + bg.slice(0, 3).map(Math.round).join(",") + "))");
 }
 if (document.documentElement.scrollWidth > window.innerWidth + 1) problems.push("the page scrolls sideways at " + window.innerWidth + " px");
 return problems;

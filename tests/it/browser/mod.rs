@@ -162,11 +162,18 @@ pub async fn first_sign_in(app: &TestApp, browser: &Client, email: &str, passwor
     );
 }
 
-/// Saves a PNG of the page shown under `docs/screenshots/`, for the README.
+/// Saves a PNG of the page shown as a test artefact under the build's temporary folder
+/// (`target/tmp/screenshots/`), and into `docs/screenshots/` for the README when
+/// `DSMS_UPDATE_SCREENSHOTS=1`, so a test run never rewrites committed files by accident.
 pub async fn screenshot(browser: &Client, name: &str) {
     let png = browser.screenshot().await.expect("a screenshot");
     assert!(png.starts_with(b"\x89PNG"), "a PNG");
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
-    std::fs::create_dir_all(&dir).expect("screenshot folder");
-    std::fs::write(dir.join(format!("{name}.png")), png).expect("screenshot written");
+    let mut dirs = vec![PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots")];
+    if std::env::var("DSMS_UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1") {
+        dirs.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots"));
+    }
+    for dir in dirs {
+        std::fs::create_dir_all(&dir).expect("screenshot folder");
+        std::fs::write(dir.join(format!("{name}.png")), &png).expect("screenshot written");
+    }
 }

@@ -5,6 +5,8 @@
 
 use dsms_tests::TestApp;
 use fantoccini::Locator;
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
 
 use super::accessibility;
 use super::{Driver, click, fill, first_sign_in, main_text, path, screenshot};
@@ -87,6 +89,7 @@ async fn an_incident_goes_from_the_portal_through_the_desk_and_back_to_its_raise
     assert!(main_text(&sam).await.contains("Northern Power"));
     screenshot(&sam, "workspace").await;
     accessibility::check(&sam, "the workspace").await;
+    shortcuts_move_through_the_queue(&sam, &reference).await;
     sam.find(Locator::LinkText(&reference))
         .await
         .expect("the incident in the unassigned queue")
@@ -163,4 +166,41 @@ async fn an_incident_goes_from_the_portal_through_the_desk_and_back_to_its_raise
     for browser in [ada, sam, bea] {
         browser.close().await.expect("the browser closes");
     }
+}
+
+/// Presses one key, as a person would.
+async fn press(browser: &fantoccini::Client, key: char) {
+    let actions = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: key })
+        .then(KeyAction::Up { value: key });
+    browser.perform_actions(actions).await.expect("key press");
+}
+
+/// The script's shortcuts on a queue: `j` moves to the first incident, `?` opens the list of
+/// shortcuts and Escape closes it.
+async fn shortcuts_move_through_the_queue(browser: &fantoccini::Client, reference: &str) {
+    press(browser, 'j').await;
+    let focused = browser
+        .execute(
+            "const e = document.activeElement; \
+             return [e.textContent, !!e.closest('tr.row-current')];",
+            vec![],
+        )
+        .await
+        .expect("focus read");
+    assert_eq!(focused[0], reference, "j focuses the first incident");
+    assert_eq!(focused[1], true, "j marks its row");
+    press(browser, '?').await;
+    let open = "return !!document.querySelector('dialog.shortcuts[open]');";
+    assert_eq!(
+        browser.execute(open, vec![]).await.expect("dialog read"),
+        true,
+        "? opens the shortcuts"
+    );
+    press(browser, char::from(Key::Escape)).await;
+    assert_eq!(
+        browser.execute(open, vec![]).await.expect("dialog read"),
+        false,
+        "Escape closes them"
+    );
 }
