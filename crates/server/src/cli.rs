@@ -45,9 +45,9 @@ enum Command {
         #[command(subcommand)]
         action: AdminAction,
     },
-    /// Import incidents and their notes from the CSV exports of the system dsms replaces,
-    /// through a column mapping (see deploy/import-mapping.example.toml). Re-running updates
-    /// what changed and never duplicates.
+    /// Import incidents, service requests and their notes from the CSV exports of the system
+    /// dsms replaces, through a column mapping (see deploy/import-mapping.example.toml).
+    /// Re-running updates what changed and never duplicates.
     Import(ImportCliArgs),
     /// Fill an empty database with a realistic, reproducible data set for benchmarks and
     /// demonstrations (never in production: every seeded person shares one password).
@@ -197,11 +197,18 @@ struct ImportCliArgs {
     mapping: PathBuf,
     /// The incidents export (CSV).
     #[arg(long, value_name = "FILE")]
-    incidents: PathBuf,
-    /// The notes and work logs export (CSV).
+    incidents: Option<PathBuf>,
+    /// The incidents' notes and work logs export (CSV).
     #[arg(long, value_name = "FILE")]
     notes: Option<PathBuf>,
-    /// Where incidents-rejects.csv and notes-rejects.csv are written.
+    /// The service requests export (CSV).
+    #[arg(long, value_name = "FILE")]
+    requests: Option<PathBuf>,
+    /// The service requests' notes and work logs export (CSV).
+    #[arg(long, value_name = "FILE")]
+    request_notes: Option<PathBuf>,
+    /// Where the rejects CSVs (incidents-rejects.csv, notes-rejects.csv, requests-rejects.csv,
+    /// request-notes-rejects.csv) are written.
     #[arg(long, value_name = "DIR", default_value = ".")]
     rejects_dir: PathBuf,
     /// Check every row and report, writing nothing to the database.
@@ -442,14 +449,25 @@ fn import(args: ImportCliArgs, config: &Config) -> anyhow::Result<()> {
     let clock: dsms_core::SharedClock = std::sync::Arc::new(SystemClock);
     let incidents =
         dsms_incident::Incidents::new(db.clone(), clock.clone(), config.incident_policy()?);
+    let requests = dsms_service_request::ServiceRequests::new(
+        db.clone(),
+        clock.clone(),
+        dsms_service_request::RequestPolicy {
+            calendar: config.business_calendar()?,
+            ..dsms_service_request::RequestPolicy::default()
+        },
+    );
     let report = crate::import::run(
         &db,
         &incidents,
+        &requests,
         &*clock,
         &crate::import::ImportArgs {
             mapping: args.mapping,
             incidents: args.incidents,
             notes: args.notes,
+            requests: args.requests,
+            request_notes: args.request_notes,
             rejects_dir: args.rejects_dir,
             dry_run: args.dry_run,
             batch_size: args.batch_size,

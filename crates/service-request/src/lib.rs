@@ -10,6 +10,7 @@
 
 mod catalogue;
 pub mod form;
+mod historic;
 pub mod lifecycle;
 mod model;
 mod policy;
@@ -19,6 +20,9 @@ mod store;
 pub use form::{
     ApprovalStep, Approver, Definition, FieldType, FormField, IdentifierKind, Requesters,
     TaskTemplate,
+};
+pub use historic::{
+    HistoricRequest, Imported, MAX_DETAILS, OldValue, details_note, historic_answers, normalise_alias,
 };
 pub use lifecycle::{Mover, Status, TRANSITIONS, Transition};
 pub use model::{

@@ -34,6 +34,9 @@ pub struct RequestFilter {
     pub item: Option<String>,
     /// Only this organisation (operator staff).
     pub organisation_id: Option<i64>,
+    /// Only requests with this reference or old reference (kept by `dsms import`), or whose
+    /// summary contains this text.
+    pub search: Option<String>,
     /// Newest first (the default is oldest first).
     pub newest_first: bool,
 }
@@ -368,10 +371,21 @@ impl ServiceRequests {
     /// One request by id or reference, if the caller may see it.
     pub fn get(&self, principal: &Principal, key: &str) -> Result<ServiceRequest, RequestError> {
         principal.require(Permission::ViewRequests, "see service requests")?;
-        let id = Self::resolve_key(key)?;
+        let direct = Self::resolve_key(key).ok();
         let now = self.now();
         self.inner.db.read_blocking(|conn| {
-            let row = store::load_visible(conn, principal, id)?;
+            let found = match direct.map(|id| store::load_visible(conn, principal, id)) {
+                Some(Err(StoreError::NotFound)) | None => None,
+                Some(found) => Some(found?),
+            };
+            // An old reference kept by `dsms import`; dsms's own ids and references win.
+            let row = match found {
+                Some(row) => row,
+                None => match store::alias(conn, &crate::historic::normalise_alias(key))? {
+                    Some((id, _)) => store::load_visible(conn, principal, id)?,
+                    None => return Err(RequestError::NotFound),
+                },
+            };
             self.assemble_one(conn, row, now)
         })
     }
@@ -402,6 +416,12 @@ impl ServiceRequests {
                 statuses,
                 item_id,
                 organisation_id: filter.organisation_id,
+                search: filter
+                    .search
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned),
                 newest_first: filter.newest_first,
             };
             let rows = store::list(conn, principal, &query, page)?;

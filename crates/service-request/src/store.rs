@@ -439,6 +439,7 @@ pub(crate) struct ListQuery {
     pub statuses: Vec<String>,
     pub item_id: Option<i64>,
     pub organisation_id: Option<i64>,
+    pub search: Option<String>,
     pub newest_first: bool,
 }
 
@@ -463,6 +464,9 @@ pub(crate) fn list(
     if let Some(o) = query.organisation_id {
         q = q.filter(service_requests::organisation_id.eq(o));
     }
+    if let Some(text) = &query.search {
+        q = q.filter(matches_search(text));
+    }
     if let Some(after) = page.after {
         q = if query.newest_first {
             q.filter(service_requests::id.lt(after))
@@ -478,6 +482,45 @@ pub(crate) fn list(
     Ok(q.limit(page.fetch_limit())
         .select(RequestRow::as_select())
         .load(conn)?)
+}
+
+/// Requests whose reference or old reference (kept by `dsms import`) is `text`, or whose
+/// summary contains it, ignoring case.
+fn matches_search(
+    text: &str,
+) -> Box<
+    dyn BoxableExpression<
+            service_requests::table,
+            dsms_store::DbBackend,
+            SqlType = diesel::sql_types::Bool,
+        >,
+> {
+    use dsms_store::schema::service_request_aliases as aliases;
+    let reference = crate::historic::normalise_alias(text);
+    let escaped: String = text
+        .trim()
+        .to_lowercase()
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    let summary = diesel::dsl::sql::<diesel::sql_types::Bool>(
+        "LOWER(service_requests.summary) LIKE ",
+    )
+    .bind::<diesel::sql_types::Text, _>(format!("%{escaped}%"))
+    .sql(" ESCAPE '\\'");
+    Box::new(
+        service_requests::id
+            .eq_any(
+                aliases::table
+                    .filter(aliases::alias.eq(reference.clone()))
+                    .select(aliases::request_id),
+            )
+            .or(service_requests::reference.eq(reference))
+            .or(summary),
+    )
 }
 
 /// The id of the catalogue item with `code`, if any.
@@ -516,6 +559,162 @@ pub(crate) fn comments(
         .order(service_request_comments::id.asc())
         .select(CommentRow::as_select())
         .load(conn)?)
+}
+
+// ------------------------------------------------------------------------------------------
+// Imported history (`dsms import`)
+
+/// The request imported under an old reference, with the digest of its row.
+pub(crate) fn alias(
+    conn: &mut DbConnection,
+    alias: &str,
+) -> Result<Option<(i64, String)>, StoreError> {
+    use dsms_store::schema::service_request_aliases as aliases;
+    Ok(aliases::table
+        .find(alias)
+        .select((aliases::request_id, aliases::row_digest))
+        .first(conn)
+        .optional()?)
+}
+
+/// Keeps an old reference for request `request_id`.
+pub(crate) fn insert_alias(
+    conn: &mut DbConnection,
+    alias: &str,
+    request_id: i64,
+    source: &str,
+    digest: &str,
+    at: NaiveDateTime,
+) -> Result<(), StoreError> {
+    use dsms_store::schema::service_request_aliases as aliases;
+    diesel::insert_into(aliases::table)
+        .values((
+            aliases::alias.eq(alias),
+            aliases::request_id.eq(request_id),
+            aliases::source.eq(source),
+            aliases::row_digest.eq(digest),
+            aliases::imported_at.eq(at),
+            aliases::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records that the row behind an alias changed and was imported again.
+pub(crate) fn update_alias(
+    conn: &mut DbConnection,
+    alias: &str,
+    digest: &str,
+    at: NaiveDateTime,
+) -> Result<(), StoreError> {
+    use dsms_store::schema::service_request_aliases as aliases;
+    diesel::update(aliases::table.find(alias))
+        .set((aliases::row_digest.eq(digest), aliases::updated_at.eq(at)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Replaces the approval steps and tasks of a request (an imported request whose row changed).
+pub(crate) fn replace_steps(
+    conn: &mut DbConnection,
+    request_id: i64,
+    approvals: &[ApprovalRow],
+    tasks: &[TaskRow],
+) -> Result<(), StoreError> {
+    diesel::delete(
+        service_request_approvals::table
+            .filter(service_request_approvals::request_id.eq(request_id)),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        service_request_tasks::table.filter(service_request_tasks::request_id.eq(request_id)),
+    )
+    .execute(conn)?;
+    // One statement per row: the multi-backend connection has no batch insert.
+    for approval in approvals {
+        diesel::insert_into(service_request_approvals::table)
+            .values(approval)
+            .execute(conn)?;
+    }
+    for task in tasks {
+        diesel::insert_into(service_request_tasks::table)
+            .values(task)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The comment imported under `external_id` from `source`, with the digest of its row.
+pub(crate) fn imported_comment(
+    conn: &mut DbConnection,
+    source: &str,
+    external_id: &str,
+) -> Result<Option<(i64, String)>, StoreError> {
+    use dsms_store::schema::imported_request_comments as imported;
+    Ok(imported::table
+        .find((source, external_id))
+        .select((imported::comment_id, imported::row_digest))
+        .first(conn)
+        .optional()?)
+}
+
+/// Remembers which comment a note of the old system became.
+pub(crate) fn insert_imported_comment(
+    conn: &mut DbConnection,
+    source: &str,
+    external_id: &str,
+    digest: &str,
+    comment_id: i64,
+) -> Result<(), StoreError> {
+    use dsms_store::schema::imported_request_comments as imported;
+    diesel::insert_into(imported::table)
+        .values((
+            imported::source.eq(source),
+            imported::external_id.eq(external_id),
+            imported::comment_id.eq(comment_id),
+            imported::row_digest.eq(digest),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Rewrites an imported comment and the digest of the row it came from.
+pub(crate) fn rewrite_imported_comment(
+    conn: &mut DbConnection,
+    source: &str,
+    external_id: &str,
+    digest: &str,
+    row: &CommentRow,
+) -> Result<(), StoreError> {
+    use dsms_store::schema::imported_request_comments as imported;
+    diesel::update(service_request_comments::table.find(row.id))
+        .set((
+            service_request_comments::request_id.eq(row.request_id),
+            service_request_comments::author_kind.eq(&row.author_kind),
+            service_request_comments::author_id.eq(row.author_id),
+            service_request_comments::author_name.eq(&row.author_name),
+            service_request_comments::body.eq(&row.body),
+            service_request_comments::internal.eq(row.internal),
+            service_request_comments::created_at.eq(row.created_at),
+        ))
+        .execute(conn)?;
+    diesel::update(imported::table.find((source, external_id)))
+        .set(imported::row_digest.eq(digest))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Removes an imported comment (the details note of a request whose row no longer has any).
+pub(crate) fn delete_imported_comment(
+    conn: &mut DbConnection,
+    source: &str,
+    external_id: &str,
+    comment_id: i64,
+) -> Result<(), StoreError> {
+    use dsms_store::schema::imported_request_comments as imported;
+    diesel::delete(imported::table.find((source, external_id))).execute(conn)?;
+    diesel::delete(service_request_comments::table.find(comment_id)).execute(conn)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -647,6 +647,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    service_request_aliases (alias) {
+        alias -> Text,
+        request_id -> BigInt,
+        source -> Text,
+        row_digest -> Text,
+        imported_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    imported_request_comments (source, external_id) {
+        source -> Text,
+        external_id -> Text,
+        comment_id -> BigInt,
+        row_digest -> Text,
+    }
+}
+
+diesel::table! {
     signing_keys (kid) {
         kid -> Text,
         secret_sealed -> Nullable<Text>,
@@ -700,6 +720,8 @@ diesel::joinable!(service_requests -> catalogue_item_versions (item_version_id))
 diesel::joinable!(service_request_approvals -> service_requests (request_id));
 diesel::joinable!(service_request_tasks -> service_requests (request_id));
 diesel::joinable!(service_request_comments -> service_requests (request_id));
+diesel::joinable!(service_request_aliases -> service_requests (request_id));
+diesel::joinable!(imported_request_comments -> service_request_comments (comment_id));
 
 diesel::joinable!(report_incident_facts -> incidents (incident_id));
 diesel::joinable!(network_devices -> organisations (organisation_id));
@@ -709,6 +731,8 @@ diesel::joinable!(report_deliveries -> report_subscriptions (subscription_id));
 diesel::allow_tables_to_appear_in_same_query!(
     incident_aliases,
     imported_comments,
+    service_request_aliases,
+    imported_request_comments,
     signing_keys,
     audit_log,
     outbox,

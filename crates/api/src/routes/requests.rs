@@ -292,6 +292,8 @@ pub(crate) struct RequestQuery {
     catalogue_item: Option<String>,
     /// Only this organisation (service desk).
     organisation_id: Option<i64>,
+    /// A reference, an old reference kept by `dsms import`, or text the summary contains.
+    q: Option<String>,
     /// `created_at` (oldest first, the default) or `-created_at` (newest first).
     sort: Option<String>,
     limit: Option<i64>,
@@ -337,6 +339,7 @@ pub(crate) async fn list(
             .unwrap_or_default(),
         item: q.catalogue_item,
         organisation_id: q.organisation_id,
+        search: q.q,
         newest_first,
     };
     let requests = requests.into_inner();

@@ -1,5 +1,5 @@
-//! The column mapping of an export: which column holds what, and how the old system's words
-//! (statuses, priorities, categories, organisations) become dsms's. Exports vary, so this is a
+//! The column mapping of the exports: which column holds what, and how the old system's words
+//! (statuses, priorities, categories, catalogue items, organisations) become dsms's. Exports vary, so this is a
 //! TOML file the operator writes; `deploy/import-mapping.example.toml` documents every key.
 
 use std::collections::BTreeMap;
@@ -26,9 +26,13 @@ pub struct Mapping {
     #[serde(default)]
     pub alias_prefix: String,
     /// The incidents export.
-    pub incidents: IncidentMapping,
-    /// The notes and work logs export.
+    pub incidents: Option<IncidentMapping>,
+    /// The incidents' notes and work logs export.
     pub notes: Option<NoteMapping>,
+    /// The service requests export.
+    pub requests: Option<RequestMapping>,
+    /// The service requests' notes and work logs export.
+    pub request_notes: Option<NoteMapping>,
     /// How people are found.
     #[serde(default)]
     pub people: PeopleMapping,
@@ -101,6 +105,47 @@ pub struct IncidentColumns {
     pub channel: Option<String>,
 }
 
+impl IncidentColumns {
+    /// Every column named, required or not: the export must have each.
+    pub fn named(&self) -> Vec<&String> {
+        [
+            &self.reference,
+            &self.title,
+            &self.description,
+            &self.status,
+            &self.priority,
+            &self.category,
+            &self.organisation,
+            &self.raised_by_email,
+            &self.created_at,
+        ]
+        .into_iter()
+        .chain(
+            [
+                &self.raised_by_name,
+                &self.updated_at,
+                &self.responded_at,
+                &self.resolved_at,
+                &self.closed_at,
+                &self.impact,
+                &self.urgency,
+                &self.subcategory,
+                &self.assignment_group,
+                &self.assignee_email,
+                &self.resolution_code,
+                &self.resolution_notes,
+                &self.contact,
+                &self.region,
+                &self.devices,
+                &self.channel,
+            ]
+            .into_iter()
+            .flatten(),
+        )
+        .collect()
+    }
+}
+
 /// How incidents are read.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -163,8 +208,10 @@ impl Default for IncidentDefaults {
 pub struct NoteColumns {
     /// The note's id in the old system (required: re-runs find the note by it).
     pub id: String,
-    /// The old reference of its incident (required).
-    pub incident_reference: String,
+    /// The old reference of its incident or request (required): `incident_reference` in
+    /// `[notes.columns]`, `request_reference` in `[request_notes.columns]`.
+    #[serde(rename = "incident_reference", alias = "request_reference")]
+    pub reference: String,
     /// When it was written (required).
     pub created_at: String,
     /// The text (required).
@@ -175,6 +222,20 @@ pub struct NoteColumns {
     pub author_name: Option<String>,
     /// Whether it is a public comment or an internal work note (see `kinds`).
     pub kind: Option<String>,
+}
+
+impl NoteColumns {
+    /// Every column named, required or not: the export must have each.
+    pub fn named(&self) -> Vec<&String> {
+        [&self.id, &self.reference, &self.created_at, &self.body]
+            .into_iter()
+            .chain(
+                [&self.author_email, &self.author_name, &self.kind]
+                    .into_iter()
+                    .flatten(),
+            )
+            .collect()
+    }
 }
 
 /// How notes are read.
@@ -193,6 +254,121 @@ pub struct NoteMapping {
 
 fn default_note_kind() -> String {
     "work_note".into()
+}
+
+/// Where each service-request field is in the requests export.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestColumns {
+    /// The old reference (required).
+    pub reference: String,
+    /// The catalogue item: its dsms code, its name, or an old name listed in `items` (required).
+    pub catalogue_item: String,
+    /// The status (required).
+    pub status: String,
+    /// The raising organisation: its SEC party id or name (required).
+    pub organisation: String,
+    /// The raiser's email (required).
+    pub raised_by_email: String,
+    /// When it was raised (required).
+    pub created_at: String,
+    /// The raiser's name.
+    pub raised_by_name: Option<String>,
+    /// The one-line summary; the catalogue item's name when absent.
+    pub summary: Option<String>,
+    /// The old free-text description: kept in the details note.
+    pub description: Option<String>,
+    /// Who to contact.
+    pub contact: Option<String>,
+    /// The channel it came in by.
+    pub channel: Option<String>,
+    /// When it last changed.
+    pub updated_at: Option<String>,
+    /// When its fulfilment was done.
+    pub fulfilled_at: Option<String>,
+    /// When it was closed, rejected or cancelled.
+    pub closed_at: Option<String>,
+}
+
+impl RequestColumns {
+    /// Every column named, required or not: the export must have each.
+    pub fn named(&self) -> Vec<&String> {
+        [
+            &self.reference,
+            &self.catalogue_item,
+            &self.status,
+            &self.organisation,
+            &self.raised_by_email,
+            &self.created_at,
+        ]
+        .into_iter()
+        .chain(
+            [
+                &self.raised_by_name,
+                &self.summary,
+                &self.description,
+                &self.contact,
+                &self.channel,
+                &self.updated_at,
+                &self.fulfilled_at,
+                &self.closed_at,
+            ]
+            .into_iter()
+            .flatten(),
+        )
+        .collect()
+    }
+}
+
+/// How service requests are read.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestMapping {
+    /// Where each field is.
+    pub columns: RequestColumns,
+    /// Old column → the form field of the catalogue item it answers. A value the item's form
+    /// has no such field for, or that its rules refuse, goes into the details note instead.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+    /// Further old columns kept, as they are, in the details note.
+    #[serde(default)]
+    pub details_columns: Vec<String>,
+    /// What the details note is: `work_note` (the default) or `comment`.
+    #[serde(default = "default_note_kind")]
+    pub details_kind: String,
+    /// Old catalogue item names or codes → dsms catalogue item codes.
+    #[serde(default)]
+    pub items: BTreeMap<String, String>,
+    /// Old status → dsms status (submitted, awaiting_approval, approved, rejected,
+    /// in_fulfilment, fulfilled, closed, cancelled).
+    #[serde(default)]
+    pub statuses: BTreeMap<String, String>,
+    /// Old channel → api or portal.
+    #[serde(default)]
+    pub channels: BTreeMap<String, String>,
+    /// The channel when the column is missing or empty.
+    #[serde(default = "default_request_channel")]
+    pub default_channel: String,
+    /// The separator between the items of a list answer (multiple choice, identifiers).
+    #[serde(default = "default_device_separator")]
+    pub list_separator: String,
+    /// How date answers are written, besides `YYYY-MM-DD` and `timestamp_format`.
+    #[serde(default)]
+    pub date_formats: Vec<String>,
+}
+
+fn default_request_channel() -> String {
+    "portal".into()
+}
+
+impl RequestMapping {
+    /// Every column named: the export must have each.
+    pub fn named(&self) -> Vec<&String> {
+        let mut named = self.columns.named();
+        named.extend(self.fields.keys());
+        named.extend(self.details_columns.iter());
+        named
+    }
 }
 
 /// How people are found.
@@ -214,12 +390,21 @@ impl Mapping {
         if mapping.source.trim().is_empty() {
             bail!("mapping: `source` must name the old system");
         }
-        if mapping.notes.as_ref().is_some_and(|n| {
-            n.kinds
-                .values()
-                .chain(std::iter::once(&n.default_kind))
-                .any(|k| k != "comment" && k != "work_note")
-        }) {
+        let kind = |k: &String| k != "comment" && k != "work_note";
+        if [&mapping.notes, &mapping.request_notes]
+            .into_iter()
+            .flatten()
+            .any(|n| {
+                n.kinds
+                    .values()
+                    .chain(std::iter::once(&n.default_kind))
+                    .any(kind)
+            })
+            || mapping
+                .requests
+                .as_ref()
+                .is_some_and(|r| kind(&r.details_kind))
+        {
             bail!("mapping: note kinds must map to `comment` or `work_note`");
         }
         Ok(mapping)

@@ -4,10 +4,11 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDateTime, TimeZone as _, Utc};
 use dsms_incident::{HistoricIncident, Impact, IncidentPolicy, Priority, Raiser, Status, Urgency};
+use dsms_service_request::{CatalogueItem, HistoricRequest, OldValue, Party};
 use sha2::{Digest as _, Sha256};
 
 use super::directory::Directory;
-use super::mapping::{Mapping, NoteMapping};
+use super::mapping::{Mapping, NoteMapping, RequestMapping};
 
 /// Why a row was not imported: a short kind (counted in the report) and the particulars.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,6 +94,8 @@ pub struct Context<'a> {
     pub directory: &'a Directory,
     /// The incident rules (categories, matrix, reopen window).
     pub policy: &'a IncidentPolicy,
+    /// The service catalogue, withdrawn items included.
+    pub items: &'a [CatalogueItem],
     /// The export's time zone.
     pub zone: chrono_tz::Tz,
     /// Now: nothing may have happened after it.
@@ -159,6 +162,19 @@ impl Context<'_> {
         })
     }
 
+    /// The organisation an export names by SEC party id or name, directly or through the
+    /// mapping's `[organisations]`.
+    fn organisation(&self, raw: &str) -> Result<i64, Reject> {
+        let key = self
+            .mapping
+            .organisations
+            .get(raw)
+            .map_or(raw, String::as_str);
+        self.directory
+            .organisation(key)
+            .ok_or_else(|| Reject::new("unknown organisation", format!("{raw:?}")))
+    }
+
     /// The alias an old reference is kept under.
     pub fn alias(&self, reference: &str) -> String {
         dsms_incident::normalise_alias(&format!("{}{reference}", self.mapping.alias_prefix))
@@ -179,13 +195,13 @@ fn digest(text: &str) -> String {
     data_encoding::HEXLOWER.encode(&Sha256::digest(text.as_bytes()))
 }
 
-/// Converts one row of the incidents export.
+/// Converts one row of the incidents export with its mapping `m`.
 pub fn incident(
     cx: &Context<'_>,
+    m: &super::mapping::IncidentMapping,
     columns: &Columns,
     record: &csv::StringRecord,
 ) -> Result<IncidentRow, Reject> {
-    let m = &cx.mapping.incidents;
     let c = &m.columns;
     let get = |column: &String| columns.get(record, Some(column));
     let opt = |column: &Option<String>| columns.get(record, column.as_ref()).map(str::to_owned);
@@ -242,16 +258,7 @@ pub fn incident(
     {
         return Err(Reject::new("unknown subcategory", format!("{sub:?}")));
     }
-    let raw_org = get(&c.organisation).unwrap_or("");
-    let org_key = cx
-        .mapping
-        .organisations
-        .get(raw_org)
-        .map_or(raw_org, String::as_str);
-    let organisation_id = cx
-        .directory
-        .organisation(org_key)
-        .ok_or_else(|| Reject::new("unknown organisation", format!("{raw_org:?}")))?;
+    let organisation_id = cx.organisation(get(&c.organisation).unwrap_or(""))?;
     let raised_by = cx.person_or_fallback(
         get(&c.raised_by_email),
         columns.get(record, c.raised_by_name.as_ref()),
@@ -353,8 +360,8 @@ pub fn incident(
 pub struct NoteRow {
     /// The note's id in the old system.
     pub external_id: String,
-    /// The alias of its incident.
-    pub incident_alias: String,
+    /// The alias of its incident or request.
+    pub parent_alias: String,
     /// Its author.
     pub author: Raiser,
     /// Its text.
@@ -367,18 +374,19 @@ pub struct NoteRow {
     pub digest: String,
 }
 
-/// Converts one row of the notes export.
+/// Converts one row of a notes export; `missing_parent` is the reject kind of a row naming no
+/// incident or request.
 pub fn note(
     cx: &Context<'_>,
     mapping: &NoteMapping,
+    missing_parent: &'static str,
     columns: &Columns,
     record: &csv::StringRecord,
 ) -> Result<NoteRow, Reject> {
     let c = &mapping.columns;
     let get = |column: &String| columns.get(record, Some(column));
     let external_id = get(&c.id).ok_or_else(|| Reject::new("missing note id", ""))?;
-    let reference =
-        get(&c.incident_reference).ok_or_else(|| Reject::new("missing incident reference", ""))?;
+    let reference = get(&c.reference).ok_or_else(|| Reject::new(missing_parent, ""))?;
     let body = get(&c.body).ok_or_else(|| Reject::new("missing text", ""))?;
     if body.chars().count() > 20_000 {
         return Err(Reject::new("text longer than 20000 characters", ""));
@@ -396,7 +404,7 @@ pub fn note(
     let internal = kind != "comment";
     let row = NoteRow {
         external_id: external_id.to_owned(),
-        incident_alias: cx.alias(reference),
+        parent_alias: cx.alias(reference),
         author,
         body: body.to_owned(),
         internal,
@@ -406,8 +414,156 @@ pub fn note(
     Ok(NoteRow {
         digest: digest(&format!(
             "{}|{:?}|{}|{}|{}",
-            row.incident_alias, row.author, row.body, row.internal, row.written_at
+            row.parent_alias, row.author, row.body, row.internal, row.written_at
         )),
         ..row
+    })
+}
+
+/// The party a raiser or author of an export row is recorded as.
+pub fn party(raiser: Raiser) -> Party {
+    Party {
+        kind: raiser.kind,
+        id: raiser.id,
+        name: raiser.name,
+    }
+}
+
+/// A service-request row, converted: its alias, what to record and the digest of both.
+pub struct RequestRow {
+    /// The old reference as kept.
+    pub alias: String,
+    /// The request.
+    pub request: HistoricRequest,
+    /// Changes whenever the row (as mapped) changes.
+    pub digest: String,
+}
+
+/// Converts one row of the service requests export with its mapping `m`.
+pub fn request(
+    cx: &Context<'_>,
+    m: &RequestMapping,
+    columns: &Columns,
+    record: &csv::StringRecord,
+) -> Result<RequestRow, Reject> {
+    let c = &m.columns;
+    let get = |column: &String| columns.get(record, Some(column));
+    let opt = |column: &Option<String>| columns.get(record, column.as_ref());
+    let reference = get(&c.reference).ok_or_else(|| Reject::new("missing reference", ""))?;
+    let raw_item = get(&c.catalogue_item).unwrap_or("");
+    let item_key = m.items.get(raw_item).map_or(raw_item, String::as_str);
+    let item = cx
+        .items
+        .iter()
+        .find(|i| i.code == item_key)
+        .or_else(|| {
+            cx.items
+                .iter()
+                .find(|i| i.form.definition.name.eq_ignore_ascii_case(item_key))
+        })
+        .ok_or_else(|| Reject::new("unknown catalogue item", format!("{raw_item:?}")))?;
+    let raw_status = get(&c.status).unwrap_or("");
+    let status = m
+        .statuses
+        .get(raw_status)
+        .map(String::as_str)
+        .or(Some(raw_status))
+        .and_then(dsms_service_request::Status::parse)
+        .ok_or_else(|| Reject::new("unknown status", format!("{raw_status:?}")))?;
+    let summary = opt(&c.summary).map(str::to_owned);
+    if summary.as_ref().is_some_and(|s| s.chars().count() > 200) {
+        return Err(Reject::new("summary longer than 200 characters", ""));
+    }
+    let contact = opt(&c.contact).map(str::to_owned);
+    if contact.as_ref().is_some_and(|s| s.chars().count() > 200) {
+        return Err(Reject::new("contact longer than 200 characters", ""));
+    }
+    let organisation_id = cx.organisation(get(&c.organisation).unwrap_or(""))?;
+    let raised_by = party(cx.person_or_fallback(
+        get(&c.raised_by_email),
+        opt(&c.raised_by_name),
+        "unknown raiser",
+    )?);
+    let channel = match opt(&c.channel) {
+        None => m.default_channel.clone(),
+        Some(raw) => m
+            .channels
+            .get(raw)
+            .cloned()
+            .unwrap_or_else(|| raw.to_lowercase()),
+    };
+    if !["api", "portal"].contains(&channel.as_str()) {
+        return Err(Reject::new("unknown channel", format!("{channel:?}")));
+    }
+    let created_at = cx.time("created_at", get(&c.created_at).unwrap_or(""))?;
+    let fulfilled_at = cx.optional_time("fulfilled_at", opt(&c.fulfilled_at))?;
+    let closed_at = cx.optional_time("closed_at", opt(&c.closed_at))?;
+    let updated_at = cx
+        .optional_time("updated_at", opt(&c.updated_at))?
+        .into_iter()
+        .chain(
+            [Some(created_at), fulfilled_at, closed_at]
+                .into_iter()
+                .flatten(),
+        )
+        .max()
+        .unwrap_or(created_at);
+    let values: Vec<OldValue> = m
+        .fields
+        .iter()
+        .filter_map(|(column, key)| {
+            columns.get(record, Some(column)).map(|v| OldValue {
+                key: key.clone(),
+                label: column.clone(),
+                value: v.to_owned(),
+            })
+        })
+        .collect();
+    let mut date_formats = m.date_formats.clone();
+    date_formats.push(cx.mapping.timestamp_format.clone());
+    let (answers, mut misfits) = dsms_service_request::historic_answers(
+        &item.form.definition,
+        &values,
+        &m.list_separator,
+        &date_formats,
+    );
+    misfits.extend(m.details_columns.iter().filter_map(|column| {
+        columns.get(record, Some(column)).map(|v| OldValue {
+            key: String::new(),
+            label: column.clone(),
+            value: v.to_owned(),
+        })
+    }));
+    let details =
+        dsms_service_request::details_note(&cx.mapping.source, opt(&c.description), &misfits);
+    if details
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > dsms_service_request::MAX_DETAILS)
+    {
+        return Err(Reject::new(
+            "description and unmapped fields longer than 20000 characters",
+            "",
+        ));
+    }
+    let request = HistoricRequest {
+        organisation_id,
+        item: item.code.clone(),
+        raised_by,
+        channel,
+        summary,
+        contact,
+        answers,
+        details,
+        details_internal: m.details_kind != "comment",
+        status,
+        fulfilled_at,
+        closed_at,
+        created_at,
+        updated_at,
+    };
+    Ok(RequestRow {
+        alias: cx.alias(reference),
+        digest: digest(&format!("{request:?}")),
+        request,
     })
 }

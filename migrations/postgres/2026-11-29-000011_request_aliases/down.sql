@@ -1,0 +1,2 @@
+DROP TABLE imported_request_comments;
+DROP TABLE service_request_aliases;
