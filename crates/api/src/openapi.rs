@@ -119,7 +119,7 @@ use crate::problem::{Problem, ProblemField};
         crate::routes::groups::remove_member,
     ),
     components(schemas(Problem, ProblemField)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonProblems),
     tags(
         (name = "operations", description = "Health, readiness and metrics"),
         (name = "sign-in", description = "Password, then TOTP; access tokens"),
@@ -152,6 +152,84 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
+/// Documents the problem answers that the extractors and middleware give on any operation, so
+/// the document lists every status a client can receive: 400, 413, 415 and 422 for a request
+/// body; 400 and 422 for parameters; 404 for a path naming nothing; 412 for a stale
+/// `If-Match`; 401 and 403 for a bearer-protected operation; 429 (rate limits) and
+/// 503 (database unavailable) on every `/api/` operation. An operation's own description of a
+/// status is kept.
+struct CommonProblems;
+
+impl CommonProblems {
+    fn statuses(
+        path: &str,
+        op: &utoipa::openapi::path::Operation,
+    ) -> Vec<(&'static str, &'static str)> {
+        use utoipa::openapi::path::ParameterIn;
+        let params = op.parameters.as_deref().unwrap_or_default();
+        let mut statuses = Vec::new();
+        if op.request_body.is_some() {
+            statuses.extend([
+                ("400", "Malformed request"),
+                ("413", "Request body too large"),
+                ("415", "Unsupported media type"),
+                ("422", "Validation failed"),
+            ]);
+        }
+        if !params.is_empty() {
+            statuses.extend([("400", "Malformed request"), ("422", "Validation failed")]);
+        }
+        if params.iter().any(|p| p.parameter_in == ParameterIn::Path) {
+            statuses.push(("404", "Not found"));
+        }
+        if params
+            .iter()
+            .any(|p| p.name.eq_ignore_ascii_case("if-match"))
+        {
+            statuses.push(("412", "Version mismatch"));
+        }
+        if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+            statuses.extend([("401", "Not signed in"), ("403", "Forbidden")]);
+        }
+        if path.starts_with("/api/") {
+            statuses.extend([("429", "Rate limited"), ("503", "Service unavailable")]);
+        }
+        statuses
+    }
+}
+
+impl utoipa::Modify for CommonProblems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{Content, Ref, ResponseBuilder};
+        for (path, item) in &mut openapi.paths.paths {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in operations.into_iter().flatten() {
+                for (status, description) in Self::statuses(path, op) {
+                    op.responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| {
+                            ResponseBuilder::new()
+                                .description(description)
+                                .content(
+                                    "application/problem+json",
+                                    Content::new(Some(Ref::from_schema_name("Problem"))),
+                                )
+                                .build()
+                                .into()
+                        });
+                }
+            }
+        }
+    }
+}
+
 /// The OpenAPI 3.1 document describing every route, generated from the code.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
@@ -170,4 +248,78 @@ async fn docs_slash() -> HttpResponse {
     HttpResponse::PermanentRedirect()
         .insert_header((header::LOCATION, "/api/docs/"))
         .finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    fn document() -> Value {
+        serde_json::to_value(super::openapi()).expect("the document serialises")
+    }
+
+    fn operations(doc: &Value) -> Vec<(String, &Value)> {
+        let mut out = Vec::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("path item") {
+                out.push((format!("{} {path}", method.to_uppercase()), op));
+            }
+        }
+        out
+    }
+
+    /// Found by API fuzzing: answers the extractors and middleware give (a body that is not
+    /// JSON, a missing bearer token, an unknown id, a stale If-Match, a rate limit) were missing
+    /// from most operations, so clients generated from the document could not expect them.
+    #[test]
+    fn every_operation_documents_the_problems_any_request_can_meet() {
+        let doc = document();
+        for (name, op) in operations(&doc) {
+            let responses = &op["responses"];
+            let has = |status: &str| responses[status].is_object();
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            if op["requestBody"].is_object() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(has(status), "{name} documents {status}");
+                }
+            }
+            if params.iter().any(|p| p["in"] == "path") {
+                assert!(has("404"), "{name} documents 404");
+            }
+            if params.iter().any(|p| p["name"] == "If-Match") {
+                assert!(has("412"), "{name} documents 412");
+            }
+            if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                assert!(has("401") && has("403"), "{name} documents 401 and 403");
+            }
+            if name.contains(" /api/") {
+                assert!(has("429") && has("503"), "{name} documents 429 and 503");
+                let problem = &responses["429"]["content"]["application/problem+json"]["schema"];
+                assert_eq!(problem["$ref"], "#/components/schemas/Problem", "{name}");
+            }
+        }
+    }
+
+    /// Found by API fuzzing: a report answered JSON by default while the document, which kept
+    /// only the last of several `200` entries, promised a PNG image.
+    #[test]
+    fn reports_document_every_format_they_answer_in() {
+        let doc = document();
+        let formats = |path: &str| -> Vec<String> {
+            let mut found: Vec<String> = doc["paths"][path]["get"]["responses"]["200"]["content"]
+                .as_object()
+                .map(|c| c.keys().cloned().collect())
+                .unwrap_or_default();
+            found.sort();
+            found
+        };
+        assert_eq!(
+            formats("/api/v1/reports/{name}"),
+            ["application/json", "image/png", "image/svg+xml", "text/csv"]
+        );
+        assert_eq!(
+            formats("/api/v1/reports/diagnostics"),
+            ["application/json", "text/csv"]
+        );
+    }
 }

@@ -319,10 +319,9 @@ async fn produce(
 /// figures.
 #[utoipa::path(get, path = "/api/v1/reports/{name}", tag = "reports", security(("bearer" = [])),
     params(("name" = String, Path, description = "sla-performance, arrivals-resolutions, backlog, response-resolution-times, volumes, reopen-rate or network-diagnostics"), ReportQueryIn),
-    responses((status = 200, body = ReportOut, content_type = "application/json"),
-        (status = 200, body = String, content_type = "text/csv"),
-        (status = 200, body = String, content_type = "image/svg+xml"),
-        (status = 200, body = Vec<u8>, content_type = "image/png"),
+    responses((status = 200, description = "The report, in the format the Accept header asks for",
+            content((ReportOut = "application/json"), (String = "text/csv"),
+                (String = "image/svg+xml"), (Vec<u8> = "image/png"))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
@@ -342,8 +341,8 @@ pub(crate) async fn run(
 /// The same as `/api/v1/reports/network-diagnostics`; at most 5000 incidents, newest first.
 #[utoipa::path(get, path = "/api/v1/reports/diagnostics", tag = "reports", security(("bearer" = [])),
     params(ReportQueryIn),
-    responses((status = 200, body = ReportOut, content_type = "application/json"),
-        (status = 200, body = String, content_type = "text/csv"),
+    responses((status = 200, description = "The diagnostics, in the format the Accept header asks for",
+            content((ReportOut = "application/json"), (String = "text/csv"))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn diagnostics(
