@@ -506,11 +506,10 @@ fn matches_search(
             c => vec![c],
         })
         .collect();
-    let summary = diesel::dsl::sql::<diesel::sql_types::Bool>(
-        "LOWER(service_requests.summary) LIKE ",
-    )
-    .bind::<diesel::sql_types::Text, _>(format!("%{escaped}%"))
-    .sql(" ESCAPE '\\'");
+    let summary =
+        diesel::dsl::sql::<diesel::sql_types::Bool>("LOWER(service_requests.summary) LIKE ")
+            .bind::<diesel::sql_types::Text, _>(format!("%{escaped}%"))
+            .sql(" ESCAPE '\\'");
     Box::new(
         service_requests::id
             .eq_any(
