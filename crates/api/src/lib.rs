@@ -12,6 +12,7 @@ mod metrics;
 pub mod middleware;
 mod openapi;
 mod problem;
+pub mod rate_limit;
 mod routes;
 mod state;
 
@@ -24,6 +25,7 @@ pub use extract::{BodyLimit, Json, RequestId, from_value};
 pub use metrics::Metrics;
 pub use openapi::openapi;
 pub use problem::{ApiError, Problem, problem_type};
+pub use rate_limit::{RateLimitSettings, RateLimits};
 pub use routes::reports::report_file;
 pub use state::ApiState;
 
@@ -48,6 +50,9 @@ pub fn app(
         .app_data(limit)
         .app_data(web::PayloadConfig::new(limit.0))
         .wrap(middleware::problem_errors())
+        .wrap(from_fn(middleware::body_timeout))
+        // Inside the headers and metrics, so a 429 carries both and is counted per route.
+        .wrap(from_fn(rate_limit::limit))
         .wrap(from_fn(middleware::security_headers))
         .wrap(from_fn(middleware::metrics))
         .wrap(from_fn(middleware::request_id))

@@ -35,6 +35,12 @@ struct ClockLabels {
     clock: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LimitLabels {
+    class: String,
+    by: String,
+}
+
 /// The server's Prometheus metrics. One registry per server instance, so tests running several
 /// servers in one process never mix their figures.
 pub struct Metrics {
@@ -49,6 +55,7 @@ pub struct Metrics {
     sla_breaches_recent: Family<ClockLabels, Gauge>,
     locked_accounts: Gauge,
     sign_in_failures: Gauge,
+    rate_limited: Family<LimitLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -131,6 +138,13 @@ impl Metrics {
             "Failed sign-ins counted in the current throttle windows (accounts and addresses)",
             sign_in_failures.clone(),
         );
+        let rate_limited = Family::<LimitLabels, Counter>::default();
+        registry.register(
+            "rate_limited_requests",
+            "Requests refused with 429 by the route rate limits, by route class and by which \
+             allowance was spent (token or address)",
+            rate_limited.clone(),
+        );
         let build = Family::<Vec<(String, String)>, Gauge>::default();
         build
             .get_or_create(&vec![(
@@ -151,7 +165,18 @@ impl Metrics {
             sla_breaches_recent,
             locked_accounts,
             sign_in_failures,
+            rate_limited,
         }
+    }
+
+    /// Records one request refused by the rate limits of `class`, spent `by` token or address.
+    pub fn observe_rate_limited(&self, class: &str, by: &str) {
+        self.rate_limited
+            .get_or_create(&LimitLabels {
+                class: class.to_owned(),
+                by: by.to_owned(),
+            })
+            .inc();
     }
 
     /// Records the most connections the pool opens.

@@ -1,10 +1,17 @@
 //! Cross-cutting request handling: request ids and access logs, metrics, and turning every error
 //! response (including the framework's own 404/405 and extractor failures) into problem+json.
 
-use std::time::Instant;
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
-use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::error::PayloadError;
+use actix_web::http::ConnectionType;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, Next};
@@ -13,7 +20,7 @@ use tracing::Instrument;
 
 use crate::extract::RequestId;
 use crate::metrics::Metrics;
-use crate::problem::{ApiError, PROBLEM_JSON};
+use crate::problem::{ApiError, PROBLEM_JSON, Problem, problem_type};
 
 /// The header carrying the request id.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -89,6 +96,100 @@ pub async fn metrics(
         metrics.observe_request(&method, &route, res.status().as_u16(), started.elapsed());
     }
     Ok(res)
+}
+
+/// How long a client may pause while sending a request body (`http.client_body_timeout_ms`);
+/// registered as app data. The head has its own limit in the HTTP server.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyTimeout(pub Duration);
+
+/// A request body that fails once its client has sent nothing for the timeout, so a client
+/// trickling a body (or stopping mid-body) cannot hold a worker's request open.
+struct TimedBody {
+    inner: Payload,
+    limit: Duration,
+    /// Started when the handler first waits for data, restarted by every chunk.
+    timer: Option<Pin<Box<actix_web::rt::time::Sleep>>>,
+    stalled: Rc<Cell<bool>>,
+}
+
+impl futures_util::Stream for TimedBody {
+    type Item = Result<web::Bytes, PayloadError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if this.stalled.get() {
+            return Poll::Ready(None);
+        }
+        match Pin::new(&mut this.inner).poll_next(cx) {
+            Poll::Ready(item) => {
+                this.timer = None;
+                Poll::Ready(item)
+            }
+            Poll::Pending => {
+                let limit = this.limit;
+                let timer = this
+                    .timer
+                    .get_or_insert_with(|| Box::pin(actix_web::rt::time::sleep(limit)));
+                if timer.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                this.stalled.set(true);
+                Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the client stopped sending the request body",
+                )))))
+            }
+        }
+    }
+}
+
+/// Answers 408 problem+json and closes the connection when the client pauses mid-body longer
+/// than [`BodyTimeout`] (when registered), whatever the handler made of the cut-off body.
+pub async fn body_timeout(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let declares_body = req.headers().contains_key(header::TRANSFER_ENCODING)
+        || req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() != b"0");
+    let limit = req.app_data::<BodyTimeout>().map(|t| t.0);
+    let Some(limit) = limit.filter(|_| declares_body) else {
+        return Ok(next.call(req).await?.map_into_left_body());
+    };
+    let stalled = Rc::new(Cell::new(false));
+    let body: Pin<Box<dyn futures_util::Stream<Item = _>>> = Box::pin(TimedBody {
+        inner: req.take_payload(),
+        limit,
+        timer: None,
+        stalled: stalled.clone(),
+    });
+    req.set_payload(Payload::from(body));
+    let res = next.call(req).await?;
+    if !stalled.get() {
+        return Ok(res.map_into_left_body());
+    }
+    let problem = Problem {
+        kind: problem_type("request-timeout"),
+        title: "Request timeout".into(),
+        status: StatusCode::REQUEST_TIMEOUT.as_u16(),
+        detail: format!(
+            "the request body stopped arriving for {} ms",
+            limit.as_millis()
+        ),
+        errors: Vec::new(),
+        extensions: serde_json::Map::new(),
+    };
+    let mut response = HttpResponse::build(StatusCode::REQUEST_TIMEOUT)
+        .insert_header((header::CONTENT_TYPE, PROBLEM_JSON))
+        .body(serde_json::to_string(&problem).unwrap_or_default());
+    response
+        .head_mut()
+        .set_connection_type(ConnectionType::Close);
+    let (req, _) = res.into_parts();
+    Ok(ServiceResponse::new(req, response).map_into_right_body())
 }
 
 /// Sets the security headers every response carries.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{HttpServer, web};
 use anyhow::Context;
-use dsms_api::{ApiState, BodyLimit, Metrics};
+use dsms_api::{ApiState, BodyLimit, Metrics, RateLimits};
 use dsms_auth::InitialCredentials;
 use dsms_core::{SharedClock, SystemClock};
 use dsms_notify::{Mailer, OutboxWorker};
@@ -179,8 +179,14 @@ impl Application {
         let incidents = web::Data::new(incidents);
         let requests = web::Data::new(requests);
         let limit = BodyLimit(config.http.body_limit_bytes);
+        let rate_limits = web::Data::new(RateLimits::new(config.rate_limit_settings()));
+        let body_timeout = dsms_api::middleware::BodyTimeout(Duration::from_millis(
+            config.http.client_body_timeout_ms,
+        ));
         let mut server = HttpServer::new(move || {
             dsms_api::app(state.clone(), metrics.clone(), limit)
+                .app_data(rate_limits.clone())
+                .app_data(body_timeout)
                 .app_data(incidents.clone())
                 .app_data(hubs.clone())
                 .app_data(requests.clone())

@@ -103,6 +103,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// The HTTP server.
     pub http: HttpConfig,
+    /// Rate limits per route class.
+    pub rate_limit: RateLimitConfig,
     /// Logging.
     pub log: LogConfig,
     /// Outgoing email.
@@ -322,10 +324,42 @@ pub struct HttpConfig {
     pub trust_forwarded_for: bool,
     /// How long a client may take to send a request's head, ms.
     pub client_request_timeout_ms: u64,
+    /// How long a client may pause while sending a request body, ms.
+    pub client_body_timeout_ms: u64,
     /// How long an idle keep-alive connection stays open, s.
     pub keep_alive_secs: u64,
     /// How long a closing connection may take to shut down, ms.
     pub client_disconnect_timeout_ms: u64,
+}
+
+/// `[rate_limit]`: requests per window, per credential and per client address, by route class.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Limit requests at all.
+    pub enabled: bool,
+    /// The window the limits count over, s.
+    pub window_secs: u64,
+    /// Reads per credential.
+    pub read_per_token: u32,
+    /// Reads per address.
+    pub read_per_address: u32,
+    /// Changes per credential.
+    pub write_per_token: u32,
+    /// Changes per address.
+    pub write_per_address: u32,
+    /// Reports, exports and searches per credential.
+    pub search_per_token: u32,
+    /// Reports, exports and searches per address.
+    pub search_per_address: u32,
+    /// Sign-in and credential submissions per credential.
+    pub auth_per_token: u32,
+    /// Sign-in and credential submissions per address.
+    pub auth_per_address: u32,
+    /// Uploads per credential.
+    pub upload_per_token: u32,
+    /// Uploads per address.
+    pub upload_per_address: u32,
 }
 
 /// `[log]`.
@@ -620,6 +654,15 @@ impl Config {
                 ),
             ));
         }
+        if self.http.client_body_timeout_ms == 0 {
+            return Err(invalid("http.client_body_timeout_ms", "must be above 0"));
+        }
+        if self.rate_limit.window_secs == 0 || self.rate_limit.window_secs > 86_400 {
+            return Err(invalid(
+                "rate_limit.window_secs",
+                "must be from 1 to 86400 seconds",
+            ));
+        }
         self.argon2()?;
         self.incident_policy()?;
         self.hub_rules()?;
@@ -700,6 +743,26 @@ impl Config {
             target: DbTarget::from_url(url),
             ..self.db_settings()
         })
+    }
+
+    /// The rate limits per route class.
+    pub fn rate_limit_settings(&self) -> dsms_api::RateLimitSettings {
+        use dsms_api::rate_limit::ClassLimits;
+        let r = &self.rate_limit;
+        let class = |per_token, per_address| ClassLimits {
+            per_token,
+            per_address,
+        };
+        dsms_api::RateLimitSettings {
+            enabled: r.enabled,
+            window: Duration::from_secs(r.window_secs),
+            trust_forwarded_for: self.http.trust_forwarded_for,
+            read: class(r.read_per_token, r.read_per_address),
+            write: class(r.write_per_token, r.write_per_address),
+            search: class(r.search_per_token, r.search_per_address),
+            auth: class(r.auth_per_token, r.auth_per_address),
+            upload: class(r.upload_per_token, r.upload_per_address),
+        }
     }
 
     /// The email settings.
@@ -1264,6 +1327,34 @@ mod tests {
         let err = Config::load(Some(&path), env(&[])).unwrap_err();
         assert!(err.to_string().contains("hubs.rule_sets"), "{err}");
         assert!(err.to_string().contains("tolerance"), "{err}");
+    }
+
+    #[test]
+    fn rate_limits_default_on_and_are_set_per_class_from_the_environment() {
+        let settings = Config::load(None, env(&[])).unwrap().rate_limit_settings();
+        assert!(settings.enabled);
+        assert_eq!(settings.window, Duration::from_secs(60));
+        assert_eq!(settings.write.per_token, 300);
+        let settings = Config::load(
+            None,
+            env(&[
+                ("DSMS_RATE_LIMIT_ENABLED", "false"),
+                ("DSMS_RATE_LIMIT_UPLOAD_PER_ADDRESS", "7"),
+                ("DSMS_HTTP_TRUST_FORWARDED_FOR", "true"),
+            ]),
+        )
+        .unwrap()
+        .rate_limit_settings();
+        assert!(!settings.enabled);
+        assert_eq!(settings.upload.per_address, 7);
+        assert!(settings.trust_forwarded_for);
+        let err = Config::load(None, env(&[("DSMS_RATE_LIMIT_WINDOW_SECS", "0")])).unwrap_err();
+        assert!(err.to_string().contains("rate_limit.window_secs"), "{err}");
+        let err = Config::load(None, env(&[("DSMS_RATE_LIMIT_READ_PER_TOKEN", "-1")])).unwrap_err();
+        assert!(
+            err.to_string().contains("rate_limit.read_per_token"),
+            "{err}"
+        );
     }
 
     #[test]

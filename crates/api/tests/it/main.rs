@@ -2,5 +2,6 @@
 //! over an in-process service, on a real (migrated) database.
 
 mod errors;
+mod rate_limit;
 mod support;
 mod webhooks;
