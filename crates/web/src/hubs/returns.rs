@@ -312,6 +312,23 @@ async fn request(
     let acting = Acting::of(session)?;
     acting.check_form(&req, &form.csrf_token)?;
     acting.require(Permission::OrderHubs)?;
+    // An empty choice reads better as a request to choose than as one error per serial.
+    if form.reason.trim().is_empty() || form.serials.trim().is_empty() {
+        let mut errors = FieldErrors::new();
+        if form.serials.trim().is_empty() {
+            errors.add("serials", "Enter the serial numbers of the hubs returned");
+        }
+        if form.reason.trim().is_empty() {
+            errors.add("reason", "Choose a reason");
+        }
+        let page = form_page(&acting, form, errors);
+        return Ok(show(
+            acting.site(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Caching::NoStore,
+            &page,
+        )?);
+    }
     let found = Some(form.found.clone()).filter(|f| !f.is_empty());
     let rows = typed_serials(&form.serials)
         .into_iter()

@@ -633,6 +633,25 @@ async fn a_file_of_returned_hubs_names_every_bad_row_at_once() {
         &["Row 1 (serial): CHX9999999 is not a known hub serial number"],
     );
 
+    let unchosen = browser
+        .post(
+            "/portal/hubs/returns/new",
+            &[
+                ("serials", "CHD0000001"),
+                ("reason", ""),
+                ("csrf_token", &token),
+            ],
+        )
+        .await;
+    assert_eq!(unchosen.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_contains(
+        &unchosen,
+        &[
+            "<a href=\"#reason\">Choose a reason</a>",
+            ">CHD0000001</textarea>",
+        ],
+    );
+
     let good = browser
         .send(
             upload(
@@ -719,4 +738,178 @@ async fn another_organisation_gets_not_found_and_sees_nothing() {
             assert!(!page.body.contains(theirs), "{theirs} on {list}");
         }
     }
+}
+
+#[actix_web::test]
+async fn orders_are_amended_cancelled_and_rejected_only_as_the_rules_allow() {
+    let app = crate::support::spawn().await;
+    let org = app.organisation("Northern Supply");
+    let ada = app.member("ada@northern.example", Some(org), vec![Role::OrgUser]);
+    let max = app.member("max@dcc.example", None, vec![Role::ServiceDeskManager]);
+    // An earlier delivered order leaves a forecast of 20 a month and an approved location.
+    let made = delivered(&app.hubs, &app.clock, &ada, &max, "CHD");
+    app.clock.set(utc(START));
+    let mut browser = app.browser();
+    let secret = enrol(&app, &mut browser, "ada@northern.example").await;
+    let location = made.location.to_string();
+    let place = async |browser: &mut Browser<'_, _>, month: &str| {
+        let placed = browser
+            .submit(
+                "/portal/hubs/orders/new",
+                "/portal/hubs/orders/new",
+                &[
+                    ("delivery_month", month),
+                    ("location_id", &location),
+                    ("variant", VARIANT),
+                    ("quantity", "10"),
+                ],
+            )
+            .await;
+        assert_eq!(placed.status, StatusCode::SEE_OTHER, "{}", placed.body);
+        placed
+            .location()
+            .split('?')
+            .next()
+            .expect("a path")
+            .to_owned()
+    };
+
+    // Amended: refused off the pack size, accepted inside the tolerance of the forecast.
+    let may = place(&mut browser, "2027-05").await;
+    let page = browser.get(&may).await;
+    let (version, token) = (page.field("version"), page.field("csrf_token"));
+    let (version, token) = (version.as_str(), token.as_str());
+    let amend = |quantity| {
+        [
+            ("quantity", quantity),
+            ("version", version),
+            ("csrf_token", token),
+        ]
+    };
+    let refused = browser.post(&format!("{may}/amend"), &amend("15")).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert_contains(
+        &refused,
+        &["Quantity breaks the pack size rule: must be a whole multiple of 10"],
+    );
+    browser
+        .post(&format!("{may}/amend"), &amend("20"))
+        .await
+        .assert_redirect(&format!("{may}?done=amended"));
+    let stale = browser.post(&format!("{may}/amend"), &amend("10")).await;
+    assert_eq!(
+        stale.status,
+        StatusCode::CONFLICT,
+        "the page showed an older version"
+    );
+    assert_contains(&browser.get(&may).await, &["Amended", "<dd>20</dd>"]);
+
+    // The operator must say why an order is rejected.
+    let mut desk = app.browser();
+    enrol(&app, &mut desk, "max@dcc.example").await;
+    let page = desk.get(&may).await;
+    let (version, token) = (page.field("version"), page.field("csrf_token"));
+    let (version, token) = (version.as_str(), token.as_str());
+    let reject = |reason| {
+        [
+            ("decision", "rejected"),
+            ("reason", reason),
+            ("version", version),
+            ("csrf_token", token),
+        ]
+    };
+    let bare = desk.post(&format!("{may}/decide"), &reject("")).await;
+    assert_eq!(bare.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_contains(&bare, &["Reason must say why the order is rejected"]);
+    desk.post(
+        &format!("{may}/decide"),
+        &reject("No stock of this variant"),
+    )
+    .await
+    .assert_redirect(&format!("{may}?done=decided"));
+    assert_contains(
+        &browser.get(&may).await,
+        &["Rejected", "No stock of this variant"],
+    );
+
+    // Cancelled before the cut-off; after it an order is firm and the page offers neither.
+    let june = place(&mut browser, "2027-06").await;
+    let page = browser.get(&june).await;
+    browser
+        .post(
+            &format!("{june}/cancel"),
+            &[
+                ("version", &page.field("version")),
+                ("csrf_token", &page.field("csrf_token")),
+            ],
+        )
+        .await
+        .assert_redirect(&format!("{june}?done=cancelled"));
+    assert_contains(&browser.get(&june).await, &["Cancelled"]);
+    let july = place(&mut browser, "2027-07").await;
+    let shown_at = browser.get(&july).await.field("version");
+    app.clock.set(utc("2027-04-01T09:00:00Z"));
+    let mut later = app.browser();
+    later
+        .sign_in("ada@northern.example", &totp(&secret, app_time(&app)))
+        .await;
+    let page = later.get(&july).await;
+    assert!(!page.body.contains("Amend the order"), "{}", page.body);
+    let firm = later
+        .post(
+            &format!("{july}/cancel"),
+            &[
+                ("version", &shown_at),
+                ("csrf_token", &page.field("csrf_token")),
+            ],
+        )
+        .await;
+    assert_eq!(
+        firm.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        firm.body
+    );
+    assert_contains(
+        &firm,
+        &["breaks the amendment cut-off rule: orders for 2027-07 became firm on 2027-04-01"],
+    );
+
+    // A changed address goes back to the operator for approval.
+    let form = later
+        .get(&format!("/portal/hubs/locations/{location}"))
+        .await;
+    assert_contains(
+        &form,
+        &[
+            "value=\"Warrington depot\"",
+            "Operator approval: <strong>Approved</strong>",
+        ],
+    );
+    let mut fields = vec![
+        ("name", "Warrington depot"),
+        ("address", "2 Depot Way, Warrington"),
+        ("postcode", "WA1 1AB"),
+        ("contact_name", "Goods In"),
+        ("contact_phone", "01925 000000"),
+        ("contact_email", ""),
+        ("delivery_days", "tue"),
+    ];
+    let version = form.field("version");
+    let token = form.field("csrf_token");
+    fields.push(("version", &version));
+    fields.push(("csrf_token", &token));
+    later
+        .post(&format!("/portal/hubs/locations/{location}"), &fields)
+        .await
+        .assert_redirect("/portal/hubs/locations?done=saved");
+    assert_contains(
+        &later.get("/portal/hubs/locations").await,
+        &["2 Depot Way", "Tuesday", "Awaiting the operator"],
+    );
 }
