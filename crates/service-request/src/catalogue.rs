@@ -7,7 +7,7 @@ use dsms_store::audit::{self, AuditEvent, Changes};
 use dsms_store::{DbConnection, StoreError, timestamp};
 
 use crate::model::{CatalogueChanges, CatalogueItem, FormVersion, NewCatalogueItem, RequestError};
-use crate::service::{ServiceRequests, form_version, parse_definition};
+use crate::service::{ServiceRequests, form_version, may_request, parse_definition};
 use crate::store::{self, ItemRow, VersionRow};
 
 /// The audit entity type of catalogue items.
@@ -57,6 +57,29 @@ impl ServiceRequests {
         rows.into_iter()
             .map(|(row, version)| item(row, version))
             .collect()
+    }
+
+    /// The items on offer that the caller may request: active, and open to its organisation's
+    /// SEC roles and to the person's roles. None for an organisation that is not active.
+    pub fn requestable(&self, principal: &Principal) -> Result<Vec<CatalogueItem>, RequestError> {
+        principal.require(Permission::RaiseRequests, "raise service requests")?;
+        let (rows, sec_roles) = self.inner.db.read_blocking(|conn| {
+            Ok::<_, StoreError>((
+                store::items(conn, false)?,
+                store::active_organisation_sec_roles(conn, principal.organisation_id)?,
+            ))
+        })?;
+        let Some(sec_roles) = sec_roles else {
+            return Ok(Vec::new());
+        };
+        let mut offered = Vec::new();
+        for (row, version) in rows {
+            let item = item(row, version)?;
+            if may_request(principal, &item.form.definition, &sec_roles).is_ok() {
+                offered.push(item);
+            }
+        }
+        Ok(offered)
     }
 
     /// One item by id or code, with its form version in force.

@@ -15,7 +15,9 @@ pub mod lifecycle;
 mod model;
 mod policy;
 mod service;
+mod sla_store;
 mod store;
+mod sweep;
 
 pub use form::{
     ApprovalStep, Approver, Definition, FieldType, FormField, IdentifierKind, Requesters,
@@ -31,6 +33,8 @@ pub use model::{
     TaskStatus,
 };
 pub use policy::RequestPolicy;
+pub use sweep::RequestSweepReport;
 pub use service::{
-    EVENT_KIND, IdempotentCreate, Raised, RequestFilter, ServiceRequests, event_payload,
+    EVENT_KIND, IdempotentCreate, Raised, RequestFilter, ServiceRequests, decides_next,
+    event_payload,
 };

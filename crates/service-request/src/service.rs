@@ -215,7 +215,7 @@ impl ServiceRequests {
 
     /// Who the caller is to a request of `organisation_id`: the service desk, the raising
     /// organisation, or neither.
-    fn mover(principal: &Principal, organisation_id: i64) -> Option<Mover> {
+    pub fn mover(principal: &Principal, organisation_id: i64) -> Option<Mover> {
         if principal.can(Permission::WorkRequests) {
             Some(Mover::Desk)
         } else if principal.organisation_id == organisation_id
@@ -922,7 +922,7 @@ impl ServiceRequests {
         )
     }
 
-    fn reload(
+    pub(crate) fn reload(
         &self,
         conn: &mut DbConnection,
         id: i64,
@@ -943,7 +943,7 @@ impl ServiceRequests {
             .ok_or(RequestError::NotFound)
     }
 
-    fn assemble_all(
+    pub(crate) fn assemble_all(
         &self,
         conn: &mut DbConnection,
         rows: Vec<RequestRow>,
@@ -1035,7 +1035,7 @@ impl ServiceRequests {
 
 /// Whether the caller may request an item with `definition`, its organisation holding
 /// `sec_roles`.
-fn may_request(
+pub(crate) fn may_request(
     principal: &Principal,
     definition: &Definition,
     sec_roles: &[String],
@@ -1098,6 +1098,19 @@ fn may_approve(
             }
         }))
     }
+}
+
+/// Whether `principal` decides the approval step `request` awaits now (none is awaited unless
+/// the request is awaiting approval).
+pub fn decides_next(principal: &Principal, request: &ServiceRequest) -> bool {
+    request.status == Status::AwaitingApproval
+        && request
+            .approvals
+            .iter()
+            .find(|a| a.status == ApprovalStatus::Pending)
+            .is_some_and(|due| {
+                may_approve(principal, due.approver, request.organisation_id).is_ok()
+            })
 }
 
 /// The domain event a status reached by a change announces.

@@ -28,6 +28,7 @@ mod nav;
 mod page;
 mod portal;
 mod reports;
+mod requests;
 mod session;
 mod signin;
 mod site;
@@ -47,5 +48,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(incident_page::configure)
         .configure(dashboard::configure)
         .configure(reports::configure)
+        .configure(requests::configure)
         .configure(hubs::configure);
 }

@@ -38,6 +38,12 @@ pub(crate) enum Area {
     Hubs,
     /// Reports and scheduled reports at `/reports`.
     Reports,
+    /// Organisations' service requests and the catalogue at `/portal/requests`.
+    Requests,
+    /// The service desk's request queues at `/desk/requests`.
+    RequestQueue,
+    /// A service request's own page: part of whichever list led there.
+    Request,
 }
 
 /// Any of these opens the administration area.
@@ -55,6 +61,8 @@ impl Menu {
         let desk = principal.can(Permission::WorkIncidents);
         let portal = !principal.is_operator_staff() && principal.can(Permission::ViewIncidents);
         let admin = ADMINISTRATION.iter().any(|p| principal.can(*p));
+        let fulfils = principal.can(Permission::WorkRequests);
+        let requests = !principal.is_operator_staff() && principal.can(Permission::ViewRequests);
         let hubs = principal.can(Permission::ViewHubs);
         let hubs_home = if principal.is_operator_staff() {
             "/desk/hubs"
@@ -66,11 +74,18 @@ impl Menu {
             (desk, "/desk", "Workspace", Area::Workspace),
             (desk, "/desk/dashboard", "Dashboard", Area::Dashboard),
             (portal, "/portal", "Incidents", Area::Portal),
+            (fulfils, "/desk/requests", "Requests", Area::RequestQueue),
+            (requests, "/portal/requests", "Requests", Area::Requests),
             (hubs, hubs_home, "Hubs", Area::Hubs),
             (reports, "/reports", "Reports", Area::Reports),
             (admin, "/admin", "Administration", Area::Administration),
         ];
         let lists_incidents = if desk { Area::Workspace } else { Area::Portal };
+        let lists_requests = if fulfils {
+            Area::RequestQueue
+        } else {
+            Area::Requests
+        };
         Self {
             items: entries
                 .into_iter()
@@ -78,7 +93,9 @@ impl Menu {
                 .map(|(_, href, label, of)| MenuItem {
                     href,
                     label,
-                    current: of == area || (area == Area::Incident && of == lists_incidents),
+                    current: of == area
+                        || (area == Area::Incident && of == lists_incidents)
+                        || (area == Area::Request && of == lists_requests),
                 })
                 .collect(),
         }

@@ -1,7 +1,7 @@
 //! Approvals (domain.md: "approvals (organisation admin, then operator where marked)"): decided
 //! in order, each only by its approver; a rejection needs a reason and ends the request.
 
-use dsms_service_request::{ApprovalStatus, Decision, Status, TaskStatus};
+use dsms_service_request::{ApprovalStatus, Decision, Status, TaskStatus, decides_next};
 
 use crate::support::{
     World, assert_conflict, assert_forbidden, assert_not_found, invalid_fields, test_slot,
@@ -132,4 +132,25 @@ fn a_rejection_at_the_first_step_withdraws_the_later_ones() {
     assert_eq!(rejected.status, Status::Rejected);
     assert_eq!(rejected.approvals[0].status, ApprovalStatus::Rejected);
     assert_eq!(rejected.approvals[1].status, ApprovalStatus::Withdrawn);
+}
+
+#[test]
+fn decides_next_names_only_the_approver_of_the_step_due() {
+    let w = World::new();
+    let raised = w.raise(&w.supplier.user, test_slot());
+    let deciders = |request| {
+        [
+            &w.supplier.admin,
+            &w.supplier.user,
+            &w.other.admin,
+            &w.manager,
+            &w.agent,
+        ]
+        .map(|who| decides_next(who, request))
+    };
+    assert_eq!(deciders(&raised), [true, false, false, false, false]);
+    let after_org = w.approve(&w.supplier.admin, &raised);
+    assert_eq!(deciders(&after_org), [false, false, false, true, false]);
+    let approved = w.approve(&w.manager, &raised);
+    assert_eq!(deciders(&approved), [false; 5]);
 }

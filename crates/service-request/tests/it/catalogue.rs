@@ -2,7 +2,8 @@
 //! items an administrator can change, each change a new form version that never touches the
 //! requests already raised.
 
-use dsms_service_request::{CatalogueChanges, Definition, NewCatalogueItem, Status};
+use dsms_core::{Role, SecRole};
+use dsms_service_request::{CatalogueChanges, Definition, NewCatalogueItem, Requesters, Status};
 use serde_json::json;
 
 use crate::support::{World, assert_forbidden, diagnostics, invalid_fields, request};
@@ -212,4 +213,49 @@ fn a_withdrawn_item_takes_no_new_requests_and_incoherent_definitions_are_refused
         )),
         ["code", "tasks", "sla_working_days"]
     );
+}
+
+#[test]
+fn the_requestable_items_are_those_open_to_the_callers_sec_roles_and_roles() {
+    let w = World::new();
+    let mut definition = w
+        .requests
+        .catalogue_item(&w.dcc_admin, "information")
+        .unwrap()
+        .form
+        .definition;
+    definition.name = "Gas metering question".into();
+    definition.requesters = Requesters {
+        sec_roles: vec![SecRole::GasSupplier],
+        roles: vec![Role::OrgAdmin],
+    };
+    w.requests
+        .add_item(
+            &w.dcc_admin,
+            NewCatalogueItem {
+                code: "gas_question".into(),
+                definition,
+            },
+        )
+        .expect("add");
+    let codes = |who| {
+        w.requests
+            .requestable(who)
+            .expect("requestable")
+            .into_iter()
+            .map(|i| i.code)
+            .collect::<Vec<_>>()
+    };
+    // A gas supplier's administrator may ask; its ordinary user and an import supplier may not.
+    assert!(codes(&w.other.admin).contains(&"gas_question".to_owned()));
+    assert!(!codes(&w.other.user).contains(&"gas_question".to_owned()));
+    assert!(!codes(&w.supplier.admin).contains(&"gas_question".to_owned()));
+    assert_eq!(
+        codes(&w.supplier.user).len(),
+        7,
+        "the seeded items are open to all"
+    );
+    // Only those who may raise requests have anything to request.
+    assert_forbidden(w.requests.requestable(&w.supplier.reporter));
+    assert_forbidden(w.requests.requestable(&w.agent));
 }

@@ -12,5 +12,6 @@ mod incident_page;
 mod links;
 mod portal;
 mod reports;
+mod requests;
 mod sign_in;
 mod support;

@@ -46,6 +46,8 @@ pub struct TestApp<S> {
     pub webhooks: dsms_webhooks::Webhooks,
     /// The application's reports service.
     pub reports: dsms_reporting::Reports,
+    /// The application's service-request service, for requests raised outside the UI.
+    pub requests: dsms_service_request::ServiceRequests,
     /// The application's hub service, for hub records made outside the UI.
     pub hubs: dsms_hubs::Hubs,
     /// What a browser sends as `Origin` for pages of this app.
@@ -129,6 +131,11 @@ pub async fn spawn_at(
         clock.clone(),
         dsms_reporting::ReportPolicy::default(),
     );
+    let requests = dsms_service_request::ServiceRequests::new(
+        db.clone(),
+        clock.clone(),
+        dsms_service_request::RequestPolicy::default(),
+    );
     let hubs = dsms_hubs::Hubs::new(db.clone(), clock.clone(), dsms_hubs::HubRules::default());
     let state = web::Data::new(ApiState {
         db: db.clone(),
@@ -142,6 +149,7 @@ pub async fn spawn_at(
             .app_data(web::Data::new(webhooks.clone()))
             .app_data(web::Data::new(hubs.clone()))
             .app_data(web::Data::new(reports.clone()))
+            .app_data(web::Data::new(requests.clone()))
             .configure(dsms_web::configure),
     )
     .await;
@@ -155,6 +163,7 @@ pub async fn spawn_at(
         webhooks,
         hubs,
         reports,
+        requests,
         origin: public_url.to_owned(),
         _database: database,
     }
