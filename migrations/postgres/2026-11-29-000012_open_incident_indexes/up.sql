@@ -6,3 +6,8 @@ CREATE INDEX incidents_open ON incidents (id) WHERE status NOT IN ('closed', 'ca
 -- The same per organisation, for an organisation's own open incidents.
 CREATE INDEX incidents_open_organisation ON incidents (organisation_id, id)
     WHERE status NOT IN ('closed', 'cancelled');
+-- The desk's "assigned to me", "unassigned" and "my groups" queues.
+CREATE INDEX incidents_open_assignee ON incidents (assignee_id, id)
+    WHERE status NOT IN ('closed', 'cancelled');
+CREATE INDEX incidents_open_group ON incidents (assignment_group, id)
+    WHERE status NOT IN ('closed', 'cancelled');
