@@ -22,6 +22,7 @@ use dsms_hubs::{
 
 use crate::admin::fields::FieldErrors;
 use crate::admin::{Acting, Answer, Refusal, when};
+pub(super) use crate::desk::one_of;
 use crate::nav::{Area, Menu};
 use crate::page::{Caching, see_other, show};
 use crate::session::WebSession;
@@ -66,11 +67,6 @@ pub(super) struct Tick {
     value: String,
     text: String,
     checked: bool,
-}
-
-/// The first value of `name` in a posted form, or empty.
-pub(super) fn one_of<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
-    crate::desk::one_of(form, name)
 }
 
 /// The optional text `name` of a posted form: none when blank.
