@@ -4,6 +4,7 @@
 //! `SKIPPED` and pass, unless `DSMS_TEST_REQUIRE_TOOLS=1` (CI) makes that a failure.
 
 mod accessibility;
+mod requests;
 mod service_desk;
 
 use std::path::{Path, PathBuf};
