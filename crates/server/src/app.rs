@@ -150,6 +150,7 @@ impl Application {
         ];
         background_workers.push(tokio::spawn(sweep_incidents(
             incidents.clone(),
+            requests.clone(),
             Duration::from_secs(config.incidents.sweep_interval_secs),
             worker_stopped_for_sweeper,
         )));
@@ -366,10 +367,12 @@ async fn run_reports(
     }
 }
 
-/// Runs the incident sweep (SLA events, automatic closure) every `interval` until shutdown.
-/// Every instance may run it: each event is recorded once by the database's keys.
+/// Runs the incident sweep (SLA events, automatic closure) and the service-request SLA sweep
+/// every `interval` until shutdown. Every instance may run them: each event is recorded once by
+/// the database's keys.
 async fn sweep_incidents(
     incidents: dsms_incident::Incidents,
+    requests: dsms_service_request::ServiceRequests,
     interval: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -382,6 +385,15 @@ async fn sweep_incidents(
             Ok(Ok(_)) => {}
             Ok(Err(error)) => tracing::warn!(%error, "incident sweep failed; retrying next tick"),
             Err(error) => tracing::warn!(%error, "incident sweep did not complete"),
+        }
+        let pass = requests.clone();
+        match tokio::task::spawn_blocking(move || pass.sweep()).await {
+            Ok(Ok(report)) if report != dsms_service_request::RequestSweepReport::default() => {
+                tracing::info!(?report, "request sweep");
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "request sweep failed; retrying next tick"),
+            Err(error) => tracing::warn!(%error, "request sweep did not complete"),
         }
         tokio::select! {
             () = tokio::time::sleep(interval) => {}

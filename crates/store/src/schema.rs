@@ -532,6 +532,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    service_request_sla_events (request_id, clock, kind) {
+        request_id -> BigInt,
+        clock -> Text,
+        kind -> Text,
+        fired_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     service_request_approvals (id) {
         id -> BigInt,
         request_id -> BigInt,
@@ -720,6 +729,7 @@ diesel::joinable!(service_requests -> catalogue_item_versions (item_version_id))
 diesel::joinable!(service_request_approvals -> service_requests (request_id));
 diesel::joinable!(service_request_tasks -> service_requests (request_id));
 diesel::joinable!(service_request_comments -> service_requests (request_id));
+diesel::joinable!(service_request_sla_events -> service_requests (request_id));
 diesel::joinable!(service_request_aliases -> service_requests (request_id));
 diesel::joinable!(imported_request_comments -> service_request_comments (comment_id));
 
@@ -762,6 +772,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     service_request_approvals,
     service_request_tasks,
     service_request_comments,
+    service_request_sla_events,
     resolver_groups,
     group_members,
     saved_views,

@@ -6,5 +6,6 @@ mod catalogue;
 mod events;
 mod fulfilment;
 mod raising;
+mod sla_sweep;
 mod support;
 mod visibility;

@@ -1,0 +1,1 @@
+DROP TABLE service_request_sla_events;
