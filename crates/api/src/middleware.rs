@@ -103,14 +103,32 @@ pub async fn metrics(
 #[derive(Debug, Clone, Copy)]
 pub struct BodyTimeout(pub Duration);
 
-/// A request body that fails once its client has sent nothing for the timeout, so a client
-/// trickling a body (or stopping mid-body) cannot hold a worker's request open.
+/// The slowest average a body may arrive at once it has been arriving for [`BodyTimeout`]: far
+/// below any real link, far above a client trickling bytes to hold the request open.
+const MIN_BODY_BYTES_PER_SEC: f64 = 1024.0;
+
+/// A request body that fails once its client has sent nothing for the timeout, or has been
+/// sending for longer than the timeout at under [`MIN_BODY_BYTES_PER_SEC`] on average, so a
+/// client stopping mid-body or trickling it cannot hold a worker's request open.
 struct TimedBody {
     inner: Payload,
     limit: Duration,
     /// Started when the handler first waits for data, restarted by every chunk.
     timer: Option<Pin<Box<actix_web::rt::time::Sleep>>>,
+    /// When the handler first asked for the body.
+    started: Option<Instant>,
+    received: usize,
     stalled: Rc<Cell<bool>>,
+}
+
+impl TimedBody {
+    fn stall(&self, why: &str) -> Poll<Option<Result<web::Bytes, PayloadError>>> {
+        self.stalled.set(true);
+        Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            why.to_owned(),
+        )))))
+    }
 }
 
 impl futures_util::Stream for TimedBody {
@@ -121,9 +139,19 @@ impl futures_util::Stream for TimedBody {
         if this.stalled.get() {
             return Poll::Ready(None);
         }
+        let started = *this.started.get_or_insert_with(Instant::now);
         match Pin::new(&mut this.inner).poll_next(cx) {
             Poll::Ready(item) => {
                 this.timer = None;
+                if let Some(Ok(chunk)) = &item {
+                    this.received = this.received.saturating_add(chunk.len());
+                    let elapsed = started.elapsed();
+                    if elapsed > this.limit
+                        && (this.received as f64) < MIN_BODY_BYTES_PER_SEC * elapsed.as_secs_f64()
+                    {
+                        return this.stall("the client is sending the request body too slowly");
+                    }
+                }
                 Poll::Ready(item)
             }
             Poll::Pending => {
@@ -134,18 +162,15 @@ impl futures_util::Stream for TimedBody {
                 if timer.as_mut().poll(cx).is_pending() {
                     return Poll::Pending;
                 }
-                this.stalled.set(true);
-                Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    "the client stopped sending the request body",
-                )))))
+                this.stall("the client stopped sending the request body")
             }
         }
     }
 }
 
 /// Answers 408 problem+json and closes the connection when the client pauses mid-body longer
-/// than [`BodyTimeout`] (when registered), whatever the handler made of the cut-off body.
+/// than [`BodyTimeout`] (when registered) or trickles the body in, whatever the handler made of
+/// the cut-off body.
 pub async fn body_timeout(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -164,6 +189,8 @@ pub async fn body_timeout(
         inner: req.take_payload(),
         limit,
         timer: None,
+        started: None,
+        received: 0,
         stalled: stalled.clone(),
     });
     req.set_payload(Payload::from(body));
@@ -176,8 +203,9 @@ pub async fn body_timeout(
         title: "Request timeout".into(),
         status: StatusCode::REQUEST_TIMEOUT.as_u16(),
         detail: format!(
-            "the request body stopped arriving for {} ms",
-            limit.as_millis()
+            "the request body stopped arriving for {} ms, or arrived at under {} bytes a second",
+            limit.as_millis(),
+            MIN_BODY_BYTES_PER_SEC
         ),
         errors: Vec::new(),
         extensions: serde_json::Map::new(),

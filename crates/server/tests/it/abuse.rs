@@ -183,6 +183,50 @@ async fn a_body_that_stops_arriving_gets_408_problem_and_is_disconnected() {
     assert!(after < Duration::from_secs(3), "{after:?}");
 }
 
+#[tokio::test]
+async fn a_body_trickled_in_below_the_minimum_rate_gets_408_and_others_are_served() {
+    let env = Env::new();
+    let mut server = env.serve_with(LIMITS);
+    server.wait_ready().await;
+    let port = server.port;
+    // A byte every 100 ms never pauses past the 500 ms timeout, but 10 bytes a second is far
+    // below the minimum rate: the whole 200-byte body would take 20 s.
+    let trickle = std::thread::spawn(move || {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream
+            .write_all(
+                b"POST /api/v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+                  Content-Type: application/json\r\nContent-Length: 200\r\n\r\n",
+            )
+            .expect("head");
+        stream
+            .set_read_timeout(Some(Duration::from_millis(1)))
+            .expect("timeout");
+        let started = Instant::now();
+        let mut sent = 0;
+        let mut peek = [0; 1];
+        while sent < 200 && started.elapsed() < Duration::from_secs(10) {
+            if stream.write_all(b" ").is_err() || stream.peek(&mut peek).is_ok() {
+                break;
+            }
+            sent += 1;
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let (answer, _) = read_until_closed(&mut stream, Duration::from_secs(5));
+        (answer, sent, started.elapsed())
+    });
+    for _ in 0..5 {
+        let res = reqwest::get(server.url("/healthz")).await.expect("healthz");
+        assert_eq!(res.status(), 200);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (answer, sent, after) = trickle.join().expect("trickling client");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    assert!(answer.contains("/problems/request-timeout"), "{answer}");
+    assert!(sent < 50, "the server let {sent} bytes trickle in");
+    assert!(after < Duration::from_secs(4), "{after:?}");
+}
+
 /// Small allowances, so the tests reach them in a few requests.
 const RATE_LIMITS: &[(&str, &str)] = &[
     ("DSMS_RATE_LIMIT_ENABLED", "true"),
