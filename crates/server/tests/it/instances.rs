@@ -31,7 +31,7 @@ use dsms_testkit::SmtpSink;
 use serde_json::{Value, json};
 
 use crate::fixtures::{self, Acknowledged};
-use crate::support::Env;
+use crate::support::{Env, Server};
 use desk::Person;
 use receiver::Receiver;
 
@@ -64,7 +64,14 @@ const COMMENTS_PER_INCIDENT: usize = 2;
 const WRITERS_PER_INSTANCE: usize = 3;
 /// Changes each writer must get in.
 const CHANGES_PER_WRITER: usize = 3;
-/// The cadences subscribed to; each period of each is emailed once.
+/// The reports subscribed to, each at every cadence of [`CADENCES`].
+const REPORTS: [&str; 4] = [
+    "sla-performance",
+    "arrivals-resolutions",
+    "response-resolution-times",
+    "reopen-rate",
+];
+/// The cadences subscribed to; each period of each subscription is emailed once.
 const CADENCES: [&str; 3] = ["daily", "weekly", "monthly"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -149,16 +156,20 @@ async fn several_servers_on_one_database_deliver_everything_once_and_lose_no_upd
         .expect("register webhook");
     assert_eq!(registered.status(), 201, "{:?}", registered.text().await);
     let mut subscriptions = BTreeSet::new();
-    for cadence in CADENCES {
+    for (report, cadence) in REPORTS
+        .iter()
+        .flat_map(|r| CADENCES.iter().map(move |c| (r, c)))
+    {
         let res = http
             .post(format!("{}/api/v1/report-subscriptions", base(2)))
             .bearer_auth(&lead.access_token)
-            .json(&json!({"report": "sla-performance", "cadence": cadence}))
+            .json(&json!({"report": report, "cadence": cadence}))
             .send()
             .await
             .expect("subscribe");
-        assert_eq!(res.status(), 201);
+        let status = res.status();
         let body: Value = res.json().await.expect("json");
+        assert_eq!(status, 201, "{body}");
         let id: i64 = body["id"]
             .as_str()
             .expect("id")
@@ -251,7 +262,7 @@ async fn several_servers_on_one_database_deliver_everything_once_and_lose_no_upd
     let settled = || {
         let delivered = delivered_counts(&db);
         sla_events(&db, "response", "at_risk").contains(&contested)
-            && delivered_reports(&db).len() >= CADENCES.len()
+            && delivered_reports(&db).len() >= subscriptions.len()
             && delivered.pending == 0
             && sink.messages().len() == delivered.emails
             && receiver.received().len() == delivered.webhooks
@@ -270,6 +281,19 @@ async fn several_servers_on_one_database_deliver_everything_once_and_lose_no_upd
     check_emails(&db, &sink, &acknowledged, &lead, &subscriptions);
     check_webhooks(&db, &receiver, &acknowledged, supplier);
     check_sla_events(&db);
+    // Each instance logs how many scheduled reports it emailed: together, once per period.
+    let logs: Vec<Vec<String>> = servers.iter().map(log_lines).collect();
+    let sent_by: Vec<u64> = logs.iter().map(|l| reports_sent(l)).collect();
+    assert_eq!(
+        sent_by.iter().sum::<u64>(),
+        delivered_reports(&db).len() as u64,
+        "reports emailed per instance: {sent_by:?}"
+    );
+    for line in logs.iter().flatten() {
+        if line.contains("\"WARN\"") || line.contains("\"ERROR\"") {
+            eprintln!("server log: {line}");
+        }
+    }
     for server in &mut servers {
         assert!(
             server.child.try_wait().expect("wait").is_none(),
@@ -290,7 +314,8 @@ async fn several_servers_on_one_database_deliver_everything_once_and_lose_no_upd
     }
     eprintln!(
         "{instances} instance(s): {} incidents, {emails} emails, {webhooks} webhooks in {:?}; \
-         rows delivered per process and kind: {workers:?}",
+         rows delivered per process and kind: {workers:?}; reports emailed per process: \
+         {sent_by:?}",
         acknowledged.len(),
         started.elapsed()
     );
@@ -564,7 +589,11 @@ fn check_webhooks(db: &Db, receiver: &Receiver, acknowledged: &[Acknowledged], s
                 fanned_out.insert(event, *id).is_none(),
                 "event {event} was fanned out twice"
             );
-        } else if payload["organisation_id"] == supplier.to_string() {
+        } else if payload["organisation_id"]
+            .as_str()
+            .and_then(|id| id.parse::<i64>().ok())
+            == Some(supplier)
+        {
             events.insert(*id);
         }
     }
@@ -674,6 +703,21 @@ fn delivered_reports(db: &Db) -> Vec<(i64, i64)> {
             ))
             .load(conn)
     })
+}
+
+/// Everything a server has logged so far (JSON lines on standard error).
+fn log_lines(server: &Server) -> Vec<String> {
+    server.stderr_text().lines().map(str::to_owned).collect()
+}
+
+/// The scheduled reports a server's log says it emailed.
+fn reports_sent(lines: &[String]) -> u64 {
+    lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["message"] == "scheduled reports emailed")
+        .filter_map(|l| l["sent"].as_u64())
+        .sum()
 }
 
 /// How many outbox rows of each kind each server process delivered (`leased_by` names the
