@@ -45,6 +45,14 @@ pub(crate) struct SlaBadge {
 impl SlaBadge {
     /// The badge of a clock read at `now`.
     pub fn of(reading: &ClockReading, now: DateTime<Utc>) -> Self {
+        // The clock's remaining time is working time (a 5-working-day target has 50 hours), so
+        // read as days of 24 hours it would mislead; the time left until the due moment is what
+        // a person plans by, and what the page's script ticks down.
+        let left = reading
+            .due_at
+            .map(|due| due - now)
+            .filter(|left| *left > Duration::zero())
+            .unwrap_or(reading.remaining);
         let running_due = || {
             reading
                 .due_at
@@ -53,12 +61,12 @@ impl SlaBadge {
         };
         match reading.state {
             ClockState::Running => Self {
-                text: format!("{} left", span(reading.remaining)),
+                text: format!("{} left", span(left)),
                 class: "sla-ok",
                 due: running_due(),
             },
             ClockState::AtRisk => Self {
-                text: format!("{} left", span(reading.remaining)),
+                text: format!("{} left", span(left)),
                 class: "sla-risk",
                 due: running_due(),
             },
@@ -99,6 +107,20 @@ mod tests {
         assert_eq!(span(Duration::minutes(185)), "3 h 5 min");
         assert_eq!(span(Duration::minutes(-185)), "3 h 5 min");
         assert_eq!(span(Duration::hours(51)), "2 d 3 h");
+    }
+
+    #[test]
+    fn a_running_clock_counts_down_to_its_due_moment_not_in_working_hours() {
+        let now = Utc::now();
+        let reading = ClockReading {
+            state: ClockState::Running,
+            due_at: Some(now + Duration::days(4) + Duration::minutes(5)),
+            elapsed: Duration::zero(),
+            remaining: Duration::hours(50),
+        };
+        let badge = SlaBadge::of(&reading, now);
+        assert_eq!(badge.text, "4 d 0 h left");
+        assert_eq!(badge.class, "sla-ok");
     }
 
     #[test]
