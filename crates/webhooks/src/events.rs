@@ -24,6 +24,8 @@ pub const EVENT_TYPES: &[&str] = &[
     "request.closed",
     "request.cancelled",
     "request.comment_added",
+    "request.sla_at_risk",
+    "request.sla_breached",
     "hub_forecast.submitted",
     "hub_order.submitted",
     "hub_order.accepted",
