@@ -34,18 +34,8 @@ fn state(req: &HttpRequest) -> Result<web::Data<ApiState>, ApiError> {
 /// The facts about the calling client.
 pub fn client_of(req: &HttpRequest) -> Client {
     let trust_forwarded = state(req).is_ok_and(|s| s.trust_forwarded_for);
-    let forwarded = trust_forwarded
-        .then(|| {
-            req.headers()
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .map(|v| v.trim().to_owned())
-                .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
-        })
-        .flatten();
     Client {
-        ip: forwarded.or_else(|| req.peer_addr().map(|a| a.ip().to_string())),
+        ip: crate::rate_limit::caller_address(req, trust_forwarded).map(|ip| ip.to_string()),
         user_agent: req
             .headers()
             .get(header::USER_AGENT)

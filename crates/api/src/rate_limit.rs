@@ -347,11 +347,11 @@ impl RateLimits {
     }
 }
 
-/// The client address limits are counted against: the peer, or behind a trusted proxy the
-/// address it appended last to `X-Forwarded-For` (earlier entries are the client's own say).
-/// IPv6 addresses count by their /64, which one subscriber usually holds whole.
-fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> Option<IpAddr> {
-    let forwarded = trust_forwarded_for
+/// The calling client's address: the peer, or behind a trusted proxy the address the proxy
+/// appended last to `X-Forwarded-For` (earlier entries are the client's own say, so a client
+/// could name any address there).
+pub(crate) fn caller_address(req: &HttpRequest, trust_forwarded_for: bool) -> Option<IpAddr> {
+    trust_forwarded_for
         .then(|| {
             req.headers()
                 .get_all("x-forwarded-for")
@@ -360,8 +360,14 @@ fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> Option<IpAddr
                 .and_then(|v| v.rsplit(',').next())
                 .and_then(|v| v.trim().parse::<IpAddr>().ok())
         })
-        .flatten();
-    let ip = forwarded.or_else(|| req.peer_addr().map(|a| a.ip()))?;
+        .flatten()
+        .or_else(|| req.peer_addr().map(|a| a.ip()))
+}
+
+/// The client address limits are counted against: the caller's address, with IPv6 addresses
+/// counted by their /64, which one subscriber usually holds whole.
+fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> Option<IpAddr> {
+    let ip = caller_address(req, trust_forwarded_for)?;
     Some(match ip {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => IpAddr::V4(v4),
@@ -492,6 +498,21 @@ mod tests {
 
     fn class(method: Method, path: &str, query: &str, media: Option<&str>) -> Option<RouteClass> {
         RouteClass::of(&method, path, query, media)
+    }
+
+    #[test]
+    fn behind_a_trusted_proxy_the_caller_is_the_address_the_proxy_appended() {
+        let peer: std::net::SocketAddr = "10.0.0.2:40000".parse().unwrap();
+        let req = actix_web::test::TestRequest::default()
+            .peer_addr(peer)
+            .insert_header(("x-forwarded-for", "203.0.113.9, 198.51.100.7"))
+            .to_http_request();
+        assert_eq!(
+            caller_address(&req, true),
+            Some("198.51.100.7".parse().unwrap()),
+            "the client's own entry does not choose its address"
+        );
+        assert_eq!(caller_address(&req, false), Some(peer.ip()));
     }
 
     #[test]
