@@ -50,7 +50,8 @@ enum Command {
     /// Re-running updates what changed and never duplicates.
     Import(ImportCliArgs),
     /// Fill an empty database with a realistic, reproducible data set for benchmarks and
-    /// demonstrations (never in production: every seeded person shares one password).
+    /// demonstrations (never in production: every seeded person shares one password). On SQLite
+    /// stop the server first: the seed writes without a journal for speed.
     Seed(SeedArgs),
     /// Benchmark a running server on a seeded database over HTTP; prints throughput and
     /// latency percentiles per scenario.
