@@ -24,7 +24,8 @@ pub use form::{
     TaskTemplate,
 };
 pub use historic::{
-    HistoricRequest, Imported, MAX_DETAILS, OldValue, details_note, historic_answers, normalise_alias,
+    HistoricRequest, Imported, MAX_DETAILS, OldValue, details_note, historic_answers,
+    normalise_alias,
 };
 pub use lifecycle::{Mover, Status, TRANSITIONS, Transition};
 pub use model::{
@@ -33,8 +34,8 @@ pub use model::{
     TaskStatus,
 };
 pub use policy::RequestPolicy;
-pub use sweep::RequestSweepReport;
 pub use service::{
     EVENT_KIND, IdempotentCreate, Raised, RequestFilter, ServiceRequests, decides_next,
     event_payload,
 };
+pub use sweep::RequestSweepReport;
