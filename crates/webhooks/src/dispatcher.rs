@@ -22,6 +22,7 @@ use tokio::sync::{Notify, watch};
 use crate::error::WebhookError;
 use crate::events;
 use crate::notifications::Notifications;
+use crate::request_notifications::RequestNotifications;
 use crate::runner::{self, Pass};
 use crate::service::Webhooks;
 use crate::settings::NotificationSettings;
@@ -102,7 +103,8 @@ impl EventDispatcher {
                 Box::new(WebhookFanOut {
                     hooks: hooks.clone(),
                 }),
-                Box::new(Notifications::new(notifications)),
+                Box::new(Notifications::new(notifications.clone())),
+                Box::new(RequestNotifications::new(notifications)),
             ],
             hooks,
             pacing,

@@ -84,6 +84,7 @@ pub mod events;
 mod model;
 pub mod notifications;
 mod recipients;
+mod request_notifications;
 mod runner;
 mod service;
 mod settings;

@@ -86,7 +86,8 @@ struct Facts<'a> {
     resolution_due_at: Option<&'a str>,
 }
 
-fn id_of(value: Option<&Value>) -> Option<i64> {
+/// An id as events carry it: a string (or a number).
+pub(crate) fn id_of(value: Option<&Value>) -> Option<i64> {
     match value? {
         Value::String(text) => text.parse().ok(),
         Value::Number(number) => number.as_i64(),
@@ -178,7 +179,7 @@ enum Moment<'a> {
 }
 
 /// Splits a rendered template into its subject (the first line, `Subject: …`) and body.
-fn split(rendered: &str) -> Result<(String, String), String> {
+pub(crate) fn split(rendered: &str) -> Result<(String, String), String> {
     let (first, body) = rendered.split_once('\n').unwrap_or((rendered, ""));
     let subject = first
         .strip_prefix("Subject:")
@@ -257,7 +258,7 @@ impl Notifications {
 }
 
 /// Adds `person` with `reason` unless already listed: one email per recipient per event.
-fn add(list: &mut Vec<(i64, Reason)>, person: Option<i64>, reason: Reason) {
+pub(crate) fn add<R>(list: &mut Vec<(i64, R)>, person: Option<i64>, reason: R) {
     if let Some(person) = person
         && !list.iter().any(|(p, _)| *p == person)
     {
@@ -343,43 +344,57 @@ impl Subscriber for Notifications {
             }
             _ => return Ok(0),
         };
-        let ids: Vec<i64> = to.iter().map(|(person, _)| *person).collect();
-        let reachable: HashMap<i64, Recipient> = recipients::reachable(conn, &ids)?
-            .into_iter()
-            .map(|r| (r.id, r))
-            .collect();
-        let mut queued = 0;
-        for (person, reason) in to {
-            // Deactivated, or of a suspended organisation (or gone): not emailed.
-            let Some(recipient) = reachable.get(&person) else {
-                continue;
-            };
-            let Ok(address) = Email::parse(&recipient.email) else {
-                tracing::warn!(
-                    person_id = person,
-                    "a stored email address does not parse; not emailed"
-                );
-                continue;
-            };
-            match self.render(&facts, &moment, recipient, reason) {
-                Ok((subject, body)) => {
-                    enqueue_email(conn, now, &EmailMessage::new(vec![address], subject, body))?;
-                    queued += 1;
-                }
-                Err(why) => {
-                    tracing::error!(outbox_id = event.id, error = %why, "a notification did not render");
-                }
+        send(conn, now, event, to, |recipient, reason| {
+            self.render(&facts, &moment, recipient, reason)
+        })
+    }
+}
+
+/// Queues one email per reachable person of `to` (active, of an active organisation, with an
+/// address that parses), rendered by `render` for that person and the reason they are told.
+pub(crate) fn send<R: Copy>(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    event: &Event,
+    to: Vec<(i64, R)>,
+    render: impl Fn(&Recipient, R) -> Result<(String, String), String>,
+) -> Result<usize, StoreError> {
+    let ids: Vec<i64> = to.iter().map(|(person, _)| *person).collect();
+    let reachable: HashMap<i64, Recipient> = recipients::reachable(conn, &ids)?
+        .into_iter()
+        .map(|r| (r.id, r))
+        .collect();
+    let mut queued = 0;
+    for (person, reason) in to {
+        // Deactivated, or of a suspended organisation (or gone): not emailed.
+        let Some(recipient) = reachable.get(&person) else {
+            continue;
+        };
+        let Ok(address) = Email::parse(&recipient.email) else {
+            tracing::warn!(
+                person_id = person,
+                "a stored email address does not parse; not emailed"
+            );
+            continue;
+        };
+        match render(recipient, reason) {
+            Ok((subject, body)) => {
+                enqueue_email(conn, now, &EmailMessage::new(vec![address], subject, body))?;
+                queued += 1;
+            }
+            Err(why) => {
+                tracing::error!(outbox_id = event.id, error = %why, "a notification did not render");
             }
         }
-        if queued > 0 {
-            tracing::debug!(
-                event = %event.event_type,
-                emails = queued,
-                "notifications queued"
-            );
-        }
-        Ok(queued)
     }
+    if queued > 0 {
+        tracing::debug!(
+            event = %event.event_type,
+            emails = queued,
+            "notifications queued"
+        );
+    }
+    Ok(queued)
 }
 
 #[cfg(test)]

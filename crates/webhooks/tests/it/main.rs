@@ -7,6 +7,7 @@ mod disabling;
 mod endpoints;
 mod fan_out;
 mod notifications;
+mod request_notifications;
 mod retries;
 mod secrets;
 mod signing;
