@@ -99,8 +99,14 @@ pub async fn fill(browser: &Client, css: &str, text: &str) {
     field.send_keys(text).await.expect("type");
 }
 
-/// Clicks the element `css`.
+/// Clicks the element `css` and, when that leads to another page (a link, a form's submit
+/// button), waits until that page has loaded: a WebDriver click may return while the browser is
+/// still posting the form, and the old page would then be read as the answer.
 pub async fn click(browser: &Client, css: &str) {
+    browser
+        .execute("window.dsmsBeforeClick = true;", vec![])
+        .await
+        .expect("mark the page");
     browser
         .find(Locator::Css(css))
         .await
@@ -108,6 +114,18 @@ pub async fn click(browser: &Client, css: &str) {
         .click()
         .await
         .expect("click");
+    for _ in 0..100 {
+        let loaded = browser
+            .execute(
+                "return window.dsmsBeforeClick !== true && document.readyState === 'complete';",
+                vec![],
+            )
+            .await;
+        if loaded.is_ok_and(|v| v == true) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// The visible text of the page's `main` element, once the page a click led to has loaded.

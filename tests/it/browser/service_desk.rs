@@ -66,10 +66,12 @@ async fn an_incident_goes_from_the_portal_through_the_desk_and_back_to_its_raise
     }
     click(&ada, "main form button[type=submit]").await;
     let incident_path = path(&ada).await;
-    let reference = incident_path
-        .strip_prefix("/incidents/")
-        .unwrap_or_else(|| panic!("taken to the incident, not {incident_path}"))
-        .to_owned();
+    let Some(reference) = incident_path.strip_prefix("/incidents/").map(str::to_owned) else {
+        panic!(
+            "taken to the incident, not {incident_path}: {}",
+            main_text(&ada).await
+        );
+    };
     assert!(main_text(&ada).await.contains("Hub offline in Leeds"));
     ada.goto(&app.url("/portal")).await.expect("the portal");
     assert!(main_text(&ada).await.contains(&reference));
