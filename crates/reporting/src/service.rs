@@ -992,8 +992,9 @@ impl Reports {
                     format!("{}: {} to {}", table.title, period.start, period.end),
                     format!(
                         "Hello {},\n\nattached is the report \"{}\" for {} to {}, as you asked \
-                         ({} delivery).\n\nTo stop these emails, cancel the subscription \
-                         (DELETE /api/v1/report-subscriptions/{}).\n",
+                         ({} delivery).\n\nTo stop these emails, cancel the subscription on \
+                         the page \"Your scheduled reports\" (Reports, /reports/subscriptions) \
+                         or through the API (DELETE /api/v1/report-subscriptions/{}).\n",
                         person.name,
                         table.title,
                         period.start,

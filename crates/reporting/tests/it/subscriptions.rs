@@ -76,6 +76,12 @@ fn two_processes_racing_send_each_period_once() {
     let sent = emails(&w);
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0]["to"][0], "reporter@northern.example");
+    let text = sent[0]["text_body"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("/reports/subscriptions"),
+        "the email says where a person cancels it: {}",
+        sent[0]
+    );
     let attachment = &sent[0]["attachments"][0];
     assert_eq!(attachment["filename"], "sla-performance-2026-11-01.csv");
     assert_eq!(attachment["content_type"], "text/csv; charset=utf-8");
