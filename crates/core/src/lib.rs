@@ -7,6 +7,7 @@
 //! This crate does no I/O and depends on no other dsms crate; everything else depends on it.
 
 mod actor;
+pub mod attachment;
 mod backoff;
 pub mod calendar;
 mod clock;

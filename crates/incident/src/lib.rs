@@ -4,7 +4,6 @@
 //!
 //! Depends on `dsms-core` (and, for storage, `dsms-store`) only; knows nothing of HTTP.
 
-mod attachment;
 mod figures;
 mod historic;
 pub mod lifecycle;
@@ -14,7 +13,7 @@ pub mod priority;
 mod service;
 mod store;
 
-pub use attachment::{Attachment, MAX_FILENAME_CHARS};
+pub use dsms_core::attachment::{Attachment, MAX_FILENAME_CHARS};
 pub use dsms_core::calendar::{self, BankHoliday, BusinessCalendar, CalendarError};
 pub use dsms_core::sla::{self, ClockHours, ClockReading, ClockState, SlaClock};
 pub use figures::DeskFigures;

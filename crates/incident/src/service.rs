@@ -5,16 +5,17 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+use dsms_core::attachment::{self, Attachment};
 use dsms_core::{
     Actor, FieldError, Forbidden, Page, PageRequest, Permission, Principal, SharedClock,
     ValidationErrors,
 };
+use dsms_store::attachments::{self as files, TicketKind};
 use dsms_store::audit::{self, AuditEntry, AuditEvent, AuditFilter, Changes};
 use dsms_store::idempotency::{Prior, Recorded};
 use dsms_store::{Db, DbConnection, StoreError, timestamp};
 use serde_json::Value;
 
-use crate::attachment::{self, Attachment};
 use crate::lifecycle::{self, Mover, Status};
 use crate::model::{Comment, Incident, IncidentChanges, IncidentError, NewIncident, Raiser, Sla};
 use crate::policy::IncidentPolicy;
@@ -963,31 +964,24 @@ impl Incidents {
         let stamp = timestamp(now);
         let limit = self.inner.policy.max_attachment_bytes;
         // Checked and hashed before the transaction, so the write lock is held only to write.
-        let mut errors = ValidationErrors::default();
-        let filename = attachment::safe_filename(filename, &mut errors);
-        let content_type = if bytes.is_empty() {
-            errors.push("file", "must not be empty");
-            String::new()
-        } else if bytes.len() > limit {
-            errors.push("file", format!("must be at most {limit} bytes"));
-            String::new()
-        } else {
-            attachment::checked_content_type(declared_content_type, bytes, &mut errors)
-        };
-        errors.into_result()?;
-        let sha256 = attachment::sha256_hex(bytes);
-        let size_bytes = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
+        let file = attachment::check_file(
+            "file",
+            "filename",
+            filename,
+            declared_content_type,
+            bytes,
+            limit,
+        )?;
         self.inner.db.write_blocking(|conn| {
             let (loaded, _, (kind, uploader)) =
                 Self::contribution(conn, principal, id, internal, "attachments")?;
-            let attachment_id = store::insert_attachment(
+            let attached = files::insert(
                 conn,
-                &store::NewAttachmentRow {
-                    incident_id: id,
-                    filename: &filename,
-                    content_type: &content_type,
-                    size_bytes,
-                    sha256: &sha256,
+                &files::NewAttachment {
+                    kind: TicketKind::Incident,
+                    ticket_id: id,
+                    organisation_id: loaded.row.organisation_id,
+                    file: &file,
                     data: bytes,
                     internal,
                     uploaded_by_kind: kind,
@@ -996,6 +990,13 @@ impl Incidents {
                     created_at: stamp,
                 },
             )?;
+            let attachment_id = attached.id;
+            let attachment::CheckedFile {
+                filename,
+                content_type,
+                size_bytes,
+                sha256,
+            } = file;
             let mut row = loaded.row.clone();
             row.updated_at = stamp;
             row.version += 1;
@@ -1044,19 +1045,7 @@ impl Incidents {
                 });
                 dsms_store::outbox::enqueue(conn, now, EVENT_KIND, &payload)?;
             }
-            Ok(Attachment {
-                id: attachment_id,
-                incident_id: id,
-                filename,
-                content_type,
-                size_bytes,
-                sha256,
-                internal,
-                uploaded_by_kind: kind.to_owned(),
-                uploaded_by_id: uploader,
-                uploaded_by_name: principal.display_name.clone(),
-                created_at: stamp,
-            })
+            Ok(attached)
         })
     }
 
@@ -1067,10 +1056,9 @@ impl Incidents {
         principal: &Principal,
         key: &str,
     ) -> Result<Vec<Attachment>, IncidentError> {
-        let rows = self.read_visible(principal, key, |conn, id, staff| {
-            store::attachments(conn, id, staff)
-        })?;
-        Ok(rows.into_iter().map(Attachment::from).collect())
+        self.read_visible(principal, key, |conn, id, _| {
+            files::list(conn, principal, TicketKind::Incident, id)
+        })
     }
 
     /// One attached file with its bytes, if the caller may see it: not found otherwise,
@@ -1081,10 +1069,9 @@ impl Incidents {
         key: &str,
         attachment_id: i64,
     ) -> Result<(Attachment, Vec<u8>), IncidentError> {
-        let (row, data) = self.read_visible(principal, key, |conn, id, staff| {
-            store::attachment(conn, id, attachment_id, staff)
-        })?;
-        Ok((Attachment::from(row), data))
+        self.read_visible(principal, key, |conn, id, _| {
+            files::get(conn, principal, TicketKind::Incident, id, attachment_id)
+        })
     }
 
     /// The service desk's dashboard figures over the last `days` days (1 to 366), for the
@@ -1372,24 +1359,6 @@ pub struct SweepReport {
 
 /// The history action and domain event of a file attached to an incident.
 const ATTACHMENT_ADDED: &str = "incident.attachment_added";
-
-impl From<store::AttachmentRow> for Attachment {
-    fn from(a: store::AttachmentRow) -> Self {
-        Self {
-            id: a.id,
-            incident_id: a.incident_id,
-            filename: a.filename,
-            content_type: a.content_type,
-            size_bytes: a.size_bytes,
-            sha256: a.sha256,
-            internal: a.internal,
-            uploaded_by_kind: a.uploaded_by_kind,
-            uploaded_by_id: a.uploaded_by_id,
-            uploaded_by_name: a.uploaded_by_name,
-            created_at: a.created_at,
-        }
-    }
-}
 
 /// The outbox kind of domain events; a dispatcher fans them out to webhooks and emails.
 pub const EVENT_KIND: &str = "event";

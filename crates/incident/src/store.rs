@@ -6,8 +6,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use dsms_core::{PageRequest, Principal};
 use dsms_store::schema::{
-    incident_attachments, incident_comments, incident_details, incident_devices, incident_pauses,
-    incidents, organisations, people,
+    incident_comments, incident_details, incident_devices, incident_pauses, incidents,
+    organisations, people,
 };
 use dsms_store::{DbBackend, DbConnection, StoreError, scoped};
 
@@ -925,89 +925,6 @@ mod tests {
         );
         assert_eq!(fts5_query("  "), "");
     }
-}
-
-/// A file attached to an incident, without its bytes.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = incident_attachments)]
-pub(crate) struct AttachmentRow {
-    pub id: i64,
-    pub incident_id: i64,
-    pub filename: String,
-    pub content_type: String,
-    pub size_bytes: i64,
-    pub sha256: String,
-    pub internal: bool,
-    pub uploaded_by_kind: String,
-    pub uploaded_by_id: i64,
-    pub uploaded_by_name: String,
-    pub created_at: NaiveDateTime,
-}
-
-/// A file to attach.
-#[derive(Debug, Insertable)]
-#[diesel(table_name = incident_attachments)]
-pub(crate) struct NewAttachmentRow<'a> {
-    pub incident_id: i64,
-    pub filename: &'a str,
-    pub content_type: &'a str,
-    pub size_bytes: i64,
-    pub sha256: &'a str,
-    pub data: &'a [u8],
-    pub internal: bool,
-    pub uploaded_by_kind: &'a str,
-    pub uploaded_by_id: i64,
-    pub uploaded_by_name: &'a str,
-    pub created_at: NaiveDateTime,
-}
-
-/// Records an attachment, bytes and all, and returns its id.
-pub(crate) fn insert_attachment(
-    conn: &mut DbConnection,
-    row: &NewAttachmentRow<'_>,
-) -> Result<i64, StoreError> {
-    Ok(diesel::insert_into(incident_attachments::table)
-        .values(row)
-        .returning(incident_attachments::id)
-        .get_result(conn)?)
-}
-
-/// The attachments of an incident, oldest first, without their bytes; internal ones only
-/// when `with_internal`.
-pub(crate) fn attachments(
-    conn: &mut DbConnection,
-    incident_id: i64,
-    with_internal: bool,
-) -> Result<Vec<AttachmentRow>, StoreError> {
-    let mut query = incident_attachments::table
-        .filter(incident_attachments::incident_id.eq(incident_id))
-        .into_boxed();
-    if !with_internal {
-        query = query.filter(incident_attachments::internal.eq(false));
-    }
-    Ok(query
-        .order(incident_attachments::id.asc())
-        .select(AttachmentRow::as_select())
-        .load(conn)?)
-}
-
-/// One attachment of an incident with its bytes; internal ones only when `with_internal`.
-pub(crate) fn attachment(
-    conn: &mut DbConnection,
-    incident_id: i64,
-    attachment_id: i64,
-    with_internal: bool,
-) -> Result<(AttachmentRow, Vec<u8>), StoreError> {
-    let mut query = incident_attachments::table
-        .filter(incident_attachments::incident_id.eq(incident_id))
-        .filter(incident_attachments::id.eq(attachment_id))
-        .into_boxed();
-    if !with_internal {
-        query = query.filter(incident_attachments::internal.eq(false));
-    }
-    Ok(query
-        .select((AttachmentRow::as_select(), incident_attachments::data))
-        .first(conn)?)
 }
 
 /// The incident an old reference (kept by `dsms import`) names, with the digest of the row it

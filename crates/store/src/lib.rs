@@ -6,6 +6,7 @@
 //! Backend-specific SQL lives behind one small function per feature (see [`outbox::lease_due`]).
 //! This crate knows nothing of HTTP.
 
+pub mod attachments;
 pub mod audit;
 mod connection;
 mod db;

@@ -290,9 +290,11 @@ diesel::table! {
 }
 
 diesel::table! {
-    incident_attachments (id) {
+    attachments (id) {
         id -> BigInt,
-        incident_id -> BigInt,
+        ticket_kind -> Text,
+        ticket_id -> BigInt,
+        organisation_id -> BigInt,
         filename -> Text,
         content_type -> Text,
         size_bytes -> BigInt,
@@ -700,7 +702,7 @@ diesel::joinable!(incident_comments -> incidents (incident_id));
 diesel::joinable!(incident_sla_events -> incidents (incident_id));
 diesel::joinable!(webhook_endpoints -> organisations (organisation_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
-diesel::joinable!(incident_attachments -> incidents (incident_id));
+diesel::joinable!(attachments -> organisations (organisation_id));
 diesel::joinable!(incident_aliases -> incidents (incident_id));
 diesel::joinable!(imported_comments -> incident_comments (comment_id));
 diesel::joinable!(group_members -> resolver_groups (group_id));
@@ -765,7 +767,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     webhook_endpoints,
     webhook_deliveries,
-    incident_attachments,
+    attachments,
     catalogue_items,
     catalogue_item_versions,
     service_requests,

@@ -1,16 +1,18 @@
-//! Files attached to incidents: what is accepted (an allow-list of types, each checked against
-//! the file's own bytes), how names are made safe, and the digest recorded with each file.
+//! Files attached to tickets (incidents and service requests): what is accepted (an allow-list
+//! of types, each checked against the file's own bytes, within a size limit), how names are
+//! made safe, and the digest recorded with each file. One set of rules for every context.
 
 use chrono::NaiveDateTime;
-use dsms_core::ValidationErrors;
 
-/// A file attached to an incident, without its bytes.
+use crate::ValidationErrors;
+
+/// A file attached to a ticket, without its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attachment {
     /// Its id.
     pub id: i64,
-    /// The incident it belongs to.
-    pub incident_id: i64,
+    /// The ticket (incident or service request) it belongs to.
+    pub ticket_id: i64,
     /// The file's name, made safe (no directories, no control characters).
     pub filename: String,
     /// The media type, as checked against the content.
@@ -88,9 +90,55 @@ fn sniff(bytes: &[u8]) -> Option<Kind> {
     (std::str::from_utf8(bytes).is_ok() && !bytes.contains(&0)).then_some(Kind::Text)
 }
 
+/// A file that passed every check, ready to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedFile {
+    /// The file's name, made safe.
+    pub filename: String,
+    /// The media type, as checked against the content.
+    pub content_type: String,
+    /// Its size in bytes.
+    pub size_bytes: i64,
+    /// The SHA-256 of its bytes, lowercase hex.
+    pub sha256: String,
+}
+
+/// Checks an uploaded file: a name (problems reported against `name_field`), not empty, at most
+/// `limit` bytes, and bytes of an accepted type that agrees with `declared` (absent or
+/// `application/octet-stream`: the type the bytes show); problems with the content are reported
+/// against `file_field`. Every problem found is returned, so callers can merge them with others.
+pub fn check_file(
+    file_field: &str,
+    name_field: &str,
+    filename: &str,
+    declared: Option<&str>,
+    bytes: &[u8],
+    limit: usize,
+) -> Result<CheckedFile, ValidationErrors> {
+    let mut errors = ValidationErrors::default();
+    let filename = safe_filename(name_field, filename, &mut errors);
+    let content_type = if bytes.is_empty() {
+        errors.push(file_field, "must not be empty");
+        String::new()
+    } else if bytes.len() > limit {
+        errors.push(file_field, format!("must be at most {limit} bytes"));
+        String::new()
+    } else {
+        checked_content_type(file_field, declared, bytes, &mut errors)
+    };
+    errors.into_result()?;
+    Ok(CheckedFile {
+        filename,
+        content_type,
+        size_bytes: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
+        sha256: sha256_hex(bytes),
+    })
+}
+
 /// The media type a file is stored under, after checking its bytes agree with the declared
-/// type; the problem is reported against `file`.
-pub(crate) fn checked_content_type(
+/// type; the problem is reported against `field`.
+pub fn checked_content_type(
+    field: &str,
     declared: Option<&str>,
     bytes: &[u8],
     errors: &mut ValidationErrors,
@@ -121,7 +169,7 @@ pub(crate) fn checked_content_type(
                 .unwrap_or_default(),
             None => {
                 errors.push(
-                    "file",
+                    field,
                     format!(
                         "this type of file is not accepted; attach one of {}",
                         accepted()
@@ -133,7 +181,7 @@ pub(crate) fn checked_content_type(
         Some(declared) => match ACCEPTED.iter().find(|(t, _)| *t == declared) {
             None => {
                 errors.push(
-                    "file",
+                    field,
                     format!("{declared} is not accepted; attach one of {}", accepted()),
                 );
                 declared
@@ -152,7 +200,7 @@ pub(crate) fn checked_content_type(
                     };
                 if !agrees {
                     errors.push(
-                        "file",
+                        field,
                         format!("the content is not {declared}, as the file's type claims"),
                     );
                 }
@@ -163,8 +211,9 @@ pub(crate) fn checked_content_type(
 }
 
 /// A file name made safe to store and to offer back for download: without any directories,
-/// control or bidirectional-formatting characters, or surrounding blanks and dots.
-pub(crate) fn safe_filename(raw: &str, errors: &mut ValidationErrors) -> String {
+/// control or bidirectional-formatting characters, or surrounding blanks and dots; problems are
+/// reported against `field`.
+pub fn safe_filename(field: &str, raw: &str, errors: &mut ValidationErrors) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String = base
         .chars()
@@ -182,10 +231,10 @@ pub(crate) fn safe_filename(raw: &str, errors: &mut ValidationErrors) -> String 
         .replace('"', "'")
         .to_owned();
     if cleaned.is_empty() {
-        errors.push("filename", "must name a file");
+        errors.push(field, "must name a file");
     } else if cleaned.chars().count() > MAX_FILENAME_CHARS {
         errors.push(
-            "filename",
+            field,
             format!("must be at most {MAX_FILENAME_CHARS} characters"),
         );
     }
@@ -193,7 +242,7 @@ pub(crate) fn safe_filename(raw: &str, errors: &mut ValidationErrors) -> String 
 }
 
 /// The SHA-256 digest of `data` in lowercase hex, recorded so a download can be checked.
-pub(crate) fn sha256_hex(data: &[u8]) -> String {
+pub fn sha256_hex(data: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     Sha256::digest(data)
         .iter()
@@ -232,7 +281,7 @@ mod tests {
 
     fn check(declared: Option<&str>, bytes: &[u8]) -> Result<String, Vec<String>> {
         let mut errors = ValidationErrors::default();
-        let t = checked_content_type(declared, bytes, &mut errors);
+        let t = checked_content_type("file", declared, bytes, &mut errors);
         if errors.0.is_empty() {
             Ok(t)
         } else {
@@ -277,7 +326,7 @@ mod tests {
 
     fn name(raw: &str) -> Result<String, ()> {
         let mut errors = ValidationErrors::default();
-        let n = safe_filename(raw, &mut errors);
+        let n = safe_filename("filename", raw, &mut errors);
         if errors.0.is_empty() { Ok(n) } else { Err(()) }
     }
 
@@ -294,5 +343,29 @@ mod tests {
         assert!(name("..").is_err());
         assert!(name(&"a".repeat(201)).is_err());
         assert!(name(&"é".repeat(200)).is_ok());
+    }
+
+    #[test]
+    fn every_problem_of_an_upload_names_its_field() {
+        let errors = check_file("fields.x", "fields.x", "", None, b"", 10).unwrap_err();
+        assert_eq!(errors.0.len(), 2);
+        assert!(errors.0.iter().all(|e| e.field == "fields.x"));
+
+        let errors = check_file("file", "filename", "a.txt", None, b"eleven byte", 10).unwrap_err();
+        assert_eq!(errors.0[0].message, "must be at most 10 bytes");
+
+        let file = check_file(
+            "file",
+            "filename",
+            "dir/a.txt",
+            Some("text/plain"),
+            b"abc",
+            10,
+        )
+        .unwrap();
+        assert_eq!(file.filename, "a.txt");
+        assert_eq!(file.content_type, "text/plain");
+        assert_eq!(file.size_bytes, 3);
+        assert_eq!(file.sha256, sha256_hex(b"abc"));
     }
 }
