@@ -8,6 +8,7 @@
 //!
 //! Depends on `dsms-core` and `dsms-store` only; knows nothing of HTTP.
 
+mod auxiliary;
 pub mod bulk;
 pub mod lifecycle;
 mod model;
@@ -16,6 +17,10 @@ pub mod rules;
 mod service;
 mod store;
 
+pub use auxiliary::{
+    AuxiliaryItem, AuxiliaryItemChanges, AuxiliaryLine, NewAuxiliaryItem, NewAuxiliaryLine,
+    OrderAuxiliary,
+};
 pub use lifecycle::{
     Mover, ORDER_TRANSITIONS, OrderStatus, RETURN_TRANSITIONS, ReturnStatus, Transition,
 };

@@ -956,3 +956,137 @@ pub(crate) fn location_by_id(conn: &mut DbConnection, id: i64) -> Result<Locatio
         .select(LocationRow::as_select())
         .first(conn)?)
 }
+
+/// The auxiliary-equipment catalogue and the items on orders. Lines are only read or written
+/// for an order the caller has already been shown to see (`order_visible`).
+pub(crate) mod auxiliary {
+    use chrono::NaiveDateTime;
+    use diesel::prelude::*;
+    use dsms_store::schema::{hub_auxiliary_items, hub_order_auxiliary_lines};
+    use dsms_store::{DbConnection, StoreError};
+
+    /// A catalogue item.
+    #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+    #[diesel(table_name = hub_auxiliary_items)]
+    #[diesel(treat_none_as_null = true)]
+    pub(crate) struct ItemRow {
+        #[diesel(skip_insertion)]
+        pub id: i64,
+        pub code: String,
+        pub name: String,
+        pub description: String,
+        pub pack_size: i64,
+        pub minimum_quantity: i64,
+        pub maximum_quantity: Option<i64>,
+        pub active: bool,
+        pub available_from: String,
+        pub available_until: Option<String>,
+        pub created_at: NaiveDateTime,
+        pub updated_at: NaiveDateTime,
+        pub version: i64,
+    }
+
+    /// One item on an order.
+    #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+    #[diesel(table_name = hub_order_auxiliary_lines)]
+    pub(crate) struct LineRow {
+        pub order_id: i64,
+        pub item_id: i64,
+        pub quantity: i64,
+    }
+
+    /// Every item, by code (active only when `active_only`).
+    pub(crate) fn items(
+        conn: &mut DbConnection,
+        active_only: bool,
+    ) -> Result<Vec<ItemRow>, StoreError> {
+        let mut q = hub_auxiliary_items::table.into_boxed();
+        if active_only {
+            q = q.filter(hub_auxiliary_items::active.eq(true));
+        }
+        Ok(q.order(hub_auxiliary_items::code.asc())
+            .select(ItemRow::as_select())
+            .load(conn)?)
+    }
+
+    /// One item by id.
+    pub(crate) fn item(conn: &mut DbConnection, id: i64) -> Result<ItemRow, StoreError> {
+        Ok(hub_auxiliary_items::table
+            .find(id)
+            .select(ItemRow::as_select())
+            .first(conn)?)
+    }
+
+    /// One item by its code (stored upper-case), if any.
+    pub(crate) fn item_by_code(
+        conn: &mut DbConnection,
+        code: &str,
+    ) -> Result<Option<ItemRow>, StoreError> {
+        Ok(hub_auxiliary_items::table
+            .filter(hub_auxiliary_items::code.eq(code))
+            .select(ItemRow::as_select())
+            .first(conn)
+            .optional()?)
+    }
+
+    /// Records an item; returns its id.
+    pub(crate) fn insert_item(conn: &mut DbConnection, row: &ItemRow) -> Result<i64, StoreError> {
+        Ok(diesel::insert_into(hub_auxiliary_items::table)
+            .values(row)
+            .returning(hub_auxiliary_items::id)
+            .get_result(conn)?)
+    }
+
+    /// Writes an item if it is still at `expected` version.
+    pub(crate) fn update_item(
+        conn: &mut DbConnection,
+        row: &ItemRow,
+        expected: i64,
+    ) -> Result<bool, StoreError> {
+        Ok(diesel::update(
+            hub_auxiliary_items::table
+                .filter(hub_auxiliary_items::id.eq(row.id))
+                .filter(hub_auxiliary_items::version.eq(expected)),
+        )
+        .set(row)
+        .execute(conn)?
+            == 1)
+    }
+
+    /// The items on an order, with each item's row, by code.
+    pub(crate) fn lines_of(
+        conn: &mut DbConnection,
+        order_id: i64,
+    ) -> Result<Vec<(LineRow, ItemRow)>, StoreError> {
+        Ok(hub_order_auxiliary_lines::table
+            .inner_join(hub_auxiliary_items::table)
+            .filter(hub_order_auxiliary_lines::order_id.eq(order_id))
+            .order(hub_auxiliary_items::code.asc())
+            .select((LineRow::as_select(), ItemRow::as_select()))
+            .load(conn)?)
+    }
+
+    /// Replaces the items on an order with `lines`.
+    pub(crate) fn replace_lines(
+        conn: &mut DbConnection,
+        order_id: i64,
+        lines: &[LineRow],
+    ) -> Result<(), StoreError> {
+        diesel::delete(
+            hub_order_auxiliary_lines::table
+                .filter(hub_order_auxiliary_lines::order_id.eq(order_id)),
+        )
+        .execute(conn)?;
+        if !lines.is_empty() {
+            match conn {
+                DbConnection::Sqlite(c) => diesel::insert_into(hub_order_auxiliary_lines::table)
+                    .values(lines)
+                    .execute(c)?,
+                DbConnection::Pg(c) => diesel::insert_into(hub_order_auxiliary_lines::table)
+                    .values(lines)
+                    .execute(c)?,
+            };
+        }
+        Ok(())
+    }
+}

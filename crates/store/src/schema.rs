@@ -351,6 +351,32 @@ diesel::table! {
 }
 
 diesel::table! {
+    hub_auxiliary_items (id) {
+        id -> BigInt,
+        code -> Text,
+        name -> Text,
+        description -> Text,
+        pack_size -> BigInt,
+        minimum_quantity -> BigInt,
+        maximum_quantity -> Nullable<BigInt>,
+        active -> Bool,
+        available_from -> Text,
+        available_until -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    hub_order_auxiliary_lines (order_id, item_id) {
+        order_id -> BigInt,
+        item_id -> BigInt,
+        quantity -> BigInt,
+    }
+}
+
+diesel::table! {
     delivery_locations (id) {
         id -> BigInt,
         organisation_id -> BigInt,
@@ -723,6 +749,8 @@ diesel::joinable!(hub_discrepancies -> hub_consignments (consignment_id));
 diesel::joinable!(hub_returns -> organisations (organisation_id));
 diesel::joinable!(hub_return_lines -> hub_returns (return_id));
 diesel::joinable!(hub_return_lines -> hub_serials (serial));
+diesel::joinable!(hub_order_auxiliary_lines -> hub_orders (order_id));
+diesel::joinable!(hub_order_auxiliary_lines -> hub_auxiliary_items (item_id));
 
 diesel::joinable!(catalogue_item_versions -> catalogue_items (item_id));
 diesel::joinable!(service_requests -> organisations (organisation_id));
@@ -788,6 +816,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     hub_discrepancies,
     hub_returns,
     hub_return_lines,
+    hub_auxiliary_items,
+    hub_order_auxiliary_lines,
     report_incident_facts,
     network_devices,
     report_subscriptions,

@@ -3,6 +3,7 @@
 //! permission model and the lifecycle tables, and every rule comes from the [`HubRules`] in
 //! force on the day.
 
+mod auxiliary;
 mod forecasts;
 mod orders;
 mod reference;

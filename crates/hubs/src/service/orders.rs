@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use super::reference::delivers_on;
 use super::{Hubs, date, emit, optional_text, party, record, resolve_key};
+use crate::auxiliary::NewAuxiliaryLine;
 use crate::lifecycle::{self, Mover, ORDER_TRANSITIONS, OrderStatus};
 use crate::model::{
     Confirmation, Consignment, Discrepancy, HubError, HubOrder, LocationStatus, NewConsignment,
@@ -63,7 +64,7 @@ fn parse_serials(
     out
 }
 
-fn order_event(order: &HubOrder) -> Value {
+pub(super) fn order_event(order: &HubOrder) -> Value {
     json!({
         "id": order.id.to_string(),
         "reference": order.reference,
@@ -139,6 +140,18 @@ impl Hubs {
         idempotent: Option<Idempotent<HubOrder>>,
         request_id: Option<&str>,
     ) -> Result<Created<HubOrder>, HubError> {
+        self.place_order_with(principal, new, &[], idempotent, request_id)
+    }
+
+    /// Places an order with `auxiliary` items on it, judged with it in one transaction.
+    pub(super) fn place_order_with(
+        &self,
+        principal: &Principal,
+        new: NewOrder,
+        auxiliary: &[NewAuxiliaryLine],
+        idempotent: Option<Idempotent<HubOrder>>,
+        request_id: Option<&str>,
+    ) -> Result<Created<HubOrder>, HubError> {
         principal.require(Permission::OrderHubs, "order hubs")?;
         let (kind, actor_id) = party(principal)?;
         let now = self.now();
@@ -201,6 +214,7 @@ impl Hubs {
                 }
             }
             rules.check_quantity("quantity", new.quantity, &mut errors);
+            let auxiliary = Self::check_auxiliary_lines(conn, month, auxiliary, &mut errors)?;
             let mut forecast_id = None;
             if let (Some(m), Some(v)) = (month, variant) {
                 forecast_id = self.check_tolerance(
@@ -250,6 +264,7 @@ impl Hubs {
                     .created("rules_effective_from", row.rules_effective_from.as_str()),
                 request_id,
             )?;
+            Self::record_placed_auxiliary(conn, now, principal, (id, organisation_id), &auxiliary, request_id)?;
             let placed = store::order_visible(conn, principal, id)?;
             let order = self.assemble_order(conn, placed, now)?;
             emit(conn, now, "hub_order.submitted", organisation_id, "hub_order", order_event(&order))?;
@@ -257,7 +272,7 @@ impl Hubs {
         })
     }
 
-    fn assemble_order(
+    pub(super) fn assemble_order(
         &self,
         conn: &mut DbConnection,
         row: OrderRow,
@@ -398,7 +413,7 @@ impl Hubs {
     }
 
     /// Who the caller is to an order of `organisation_id`.
-    fn order_mover(principal: &Principal, organisation_id: i64) -> Option<Mover> {
+    pub(super) fn order_mover(principal: &Principal, organisation_id: i64) -> Option<Mover> {
         if principal.can(Permission::ManageHubs) {
             Some(Mover::Operator)
         } else if principal.organisation_id == organisation_id
