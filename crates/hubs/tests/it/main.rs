@@ -3,7 +3,6 @@
 
 mod auxiliary;
 mod bulk;
-mod delivery;
 mod rules;
 mod support;
 mod walkthrough;
