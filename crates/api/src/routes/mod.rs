@@ -7,6 +7,7 @@ pub(crate) mod catalogue;
 pub(crate) mod dto;
 pub(crate) mod groups;
 pub(crate) mod hubs;
+pub(crate) mod hubs_auxiliary;
 pub(crate) mod hubs_orders;
 pub(crate) mod hubs_returns;
 pub(crate) mod incidents;
@@ -30,6 +31,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .configure(audit::configure)
             .configure(incidents::configure)
             .configure(hubs::configure)
+            .configure(hubs_auxiliary::configure)
             .configure(catalogue::configure)
             .configure(requests::configure)
             .configure(reports::configure)
