@@ -133,6 +133,7 @@ impl Application {
             clock.clone(),
             dsms_service_request::RequestPolicy {
                 calendar: config.business_calendar()?,
+                max_attachment_bytes: config.incident_policy()?.max_attachment_bytes,
                 ..dsms_service_request::RequestPolicy::default()
             },
         );

@@ -22,6 +22,9 @@ dsms_core::text_enum! {
         MultiChoice => "multi_choice",
         /// A list of device, hub or meter-point identifiers.
         Identifiers => "identifiers",
+        /// A file, attached to the request when it is raised (the multipart part
+        /// `fields.<key>`); the answer names the attachment.
+        File => "file",
     }
 }
 
@@ -374,10 +377,24 @@ fn check_field(i: usize, field: &mut FormField, earlier: &[String], errors: &mut
 /// Checks `answers` (a JSON object keyed by field) against the form, naming each fault as
 /// `fields.<key>` or `fields.<key>[<index>]`, and returns them normalised: texts trimmed,
 /// identifiers upper-cased without separators, duplicates dropped, unanswered optional fields
-/// left out.
+/// left out. No files come with these answers: see [`check_answers_with_files`].
 pub fn check_answers(
     definition: &Definition,
     answers: &Value,
+    today: NaiveDate,
+    errors: &mut ValidationErrors,
+) -> Map<String, Value> {
+    check_answers_with_files(definition, answers, &[], today, errors)
+}
+
+/// [`check_answers`] for answers that come with files: `file_keys` are the fields a file was
+/// sent for. A file field is answered only by a file (its answer, the attachment, is filled
+/// in once the file is stored, so it is left out here); a file sent for any other key is a
+/// fault of `fields.<key>`.
+pub fn check_answers_with_files(
+    definition: &Definition,
+    answers: &Value,
+    file_keys: &[&str],
     today: NaiveDate,
     errors: &mut ValidationErrors,
 ) -> Map<String, Value> {
@@ -399,8 +416,32 @@ pub fn check_answers(
             );
         }
     }
+    for (i, key) in file_keys.iter().enumerate() {
+        if definition
+            .field(key)
+            .is_none_or(|f| f.kind != FieldType::File)
+        {
+            errors.push(
+                format!("fields.{key}"),
+                "is not a file field of this form version",
+            );
+        } else if file_keys[..i].contains(key) {
+            errors.push(format!("fields.{key}"), "takes one file");
+        }
+    }
     for field in &definition.fields {
         let path = format!("fields.{}", field.key);
+        if field.kind == FieldType::File {
+            if given.get(&field.key).is_some_and(|v| !is_blank(v)) {
+                errors.push(
+                    path,
+                    "is answered by attaching a file: send it as the multipart part of this name",
+                );
+            } else if field.required && !file_keys.contains(&field.key.as_str()) {
+                errors.push(path, "is required: attach a file");
+            }
+            continue;
+        }
         let value = given.get(&field.key).filter(|v| !is_blank(v));
         let Some(value) = value else {
             if field.required {
@@ -545,6 +586,10 @@ fn check_answer(
             count_items(field, items.len(), path, Some(DEFAULT_MAX_ITEMS), errors);
             Value::Array(ids)
         }
+        FieldType::File => {
+            errors.push(path, "is answered by attaching a file");
+            return None;
+        }
     };
     (errors.0.len() == before).then_some(answer)
 }
@@ -686,6 +731,57 @@ mod tests {
                 "fields.roles",
                 "fields.mpxns[1]"
             ]
+        );
+    }
+
+    #[test]
+    fn file_fields_are_answered_by_files_only() {
+        let d = definition(json!([
+            {"key": "evidence", "label": "Evidence", "type": "file", "required": true},
+            {"key": "photo", "label": "Photo", "type": "file"},
+            {"key": "notes", "label": "Notes", "type": "text"},
+        ]));
+        let mut errors = ValidationErrors::default();
+        check_answers(&d, &json!({"photo": "17"}), today(), &mut errors);
+        assert_eq!(fields_of(&errors), ["fields.evidence", "fields.photo"]);
+        assert_eq!(errors.0[0].message, "is required: attach a file");
+
+        let mut errors = ValidationErrors::default();
+        check_answers_with_files(
+            &d,
+            &json!({}),
+            &["evidence", "notes", "evidence", "missing"],
+            today(),
+            &mut errors,
+        );
+        assert_eq!(
+            fields_of(&errors),
+            ["fields.notes", "fields.evidence", "fields.missing"]
+        );
+
+        let mut errors = ValidationErrors::default();
+        let answers = check_answers_with_files(
+            &d,
+            &json!({"notes": " hi "}),
+            &["evidence"],
+            today(),
+            &mut errors,
+        );
+        assert!(errors.0.is_empty(), "{errors:?}");
+        assert_eq!(
+            answers,
+            json!({"notes": "hi"}).as_object().cloned().unwrap()
+        );
+    }
+
+    #[test]
+    fn file_fields_take_no_rules_of_other_types() {
+        let d = definition(json!([
+            {"key": "evidence", "label": "Evidence", "type": "file", "max_length": 3},
+        ]));
+        assert_eq!(
+            fields_of(&d.checked().unwrap_err()),
+            ["fields[0].max_length"]
         );
     }
 

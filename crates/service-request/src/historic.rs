@@ -154,6 +154,8 @@ fn typed(
                 .collect(),
         )),
         FieldType::Identifiers => Some(Value::Array(list().into_iter().map(Value::from).collect())),
+        // An export carries no files, only at most their names.
+        FieldType::File => None,
     }
 }
 

@@ -8,6 +8,7 @@
 //!
 //! Depends on `dsms-core` and `dsms-store` only; knows nothing of HTTP.
 
+mod attachments;
 mod catalogue;
 pub mod form;
 mod historic;
@@ -19,6 +20,8 @@ mod sla_store;
 mod store;
 mod sweep;
 
+pub use attachments::{NewFile, answer_attachment_id, file_answer};
+pub use dsms_core::attachment::Attachment;
 pub use form::{
     ApprovalStep, Approver, Definition, FieldType, FormField, IdentifierKind, Requesters,
     TaskTemplate,

@@ -13,6 +13,9 @@ pub struct RequestPolicy {
     pub working_day: Duration,
     /// A clock is at risk once this fraction of its target has passed.
     pub at_risk_fraction: f64,
+    /// The largest file attached to a request, in bytes (`incidents.max_attachment_mb`, the
+    /// same limit as incidents').
+    pub max_attachment_bytes: usize,
 }
 
 impl Default for RequestPolicy {
@@ -22,6 +25,7 @@ impl Default for RequestPolicy {
             calendar: BusinessCalendar::england_and_wales(),
             working_day: Duration::hours(10),
             at_risk_fraction: 0.75,
+            max_attachment_bytes: 10 * 1024 * 1024,
         }
     }
 }

@@ -16,6 +16,7 @@ use dsms_store::idempotency::{Prior, Recorded};
 use dsms_store::{Db, DbConnection, StoreError, timestamp};
 use serde_json::{Map, Value};
 
+use crate::attachments::{self, NewFile};
 use crate::form::{self, Approver, Definition};
 use crate::lifecycle::{self, Mover, Status};
 use crate::model::{
@@ -75,7 +76,7 @@ impl std::fmt::Debug for ServiceRequests {
 pub const EVENT_KIND: &str = "event";
 
 /// The audit entity type of requests.
-const ENTITY: &str = "service_request";
+pub(crate) const ENTITY: &str = "service_request";
 
 pub(crate) fn forbidden(what: &str) -> RequestError {
     RequestError::Forbidden(Forbidden(what.to_owned()))
@@ -106,7 +107,10 @@ fn optional_text(
     value
 }
 
-fn author(principal: &Principal, what: &str) -> Result<(&'static str, i64), RequestError> {
+pub(crate) fn author(
+    principal: &Principal,
+    what: &str,
+) -> Result<(&'static str, i64), RequestError> {
     match principal.actor {
         Actor::Person { id, .. } => Ok(("person", id)),
         Actor::ApiToken { id, .. } => Ok(("api_token", id)),
@@ -227,7 +231,7 @@ impl ServiceRequests {
         }
     }
 
-    fn resolve_key(key: &str) -> Result<i64, RequestError> {
+    pub(crate) fn resolve_key(key: &str) -> Result<i64, RequestError> {
         let key = key.trim();
         key.parse::<i64>()
             .ok()
@@ -241,6 +245,18 @@ impl ServiceRequests {
         &self,
         principal: &Principal,
         new: NewRequest,
+        idempotent: Option<IdempotentCreate>,
+    ) -> Result<Raised, RequestError> {
+        self.raise_with_files(principal, new, &[], idempotent)
+    }
+
+    /// [`Self::raise`] with the files that answer the form's file fields, each checked like
+    /// any attachment and stored as one of the request's.
+    pub fn raise_with_files(
+        &self,
+        principal: &Principal,
+        new: NewRequest,
+        files: &[NewFile],
         idempotent: Option<IdempotentCreate>,
     ) -> Result<Raised, RequestError> {
         principal.require(Permission::RaiseRequests, "raise service requests")?;
@@ -286,8 +302,16 @@ impl ServiceRequests {
             };
             may_request(principal, &definition, &sec_roles)?;
             let mut errors = ValidationErrors::default();
-            let answers =
-                form::check_answers(&definition, &new.fields, now.date_naive(), &mut errors);
+            let file_keys: Vec<&str> = files.iter().map(|f| f.field.as_str()).collect();
+            let mut answers = form::check_answers_with_files(
+                &definition,
+                &new.fields,
+                &file_keys,
+                now.date_naive(),
+                &mut errors,
+            );
+            let limit = self.inner.policy.max_attachment_bytes;
+            let sent = attachments::check_answer_files(files, limit, &mut errors);
             errors.into_result()?;
             let status = if definition.approvals.is_empty() {
                 Status::Submitted
@@ -312,7 +336,7 @@ impl ServiceRequests {
                 },
                 summary: summary.clone().unwrap_or_else(|| definition.name.clone()),
                 contact: contact.clone(),
-                answers: Value::Object(answers).to_string(),
+                answers: Value::Object(answers.clone()).to_string(),
                 status: status.as_str().to_owned(),
                 fulfilled_at: None,
                 closed_at: None,
@@ -350,8 +374,19 @@ impl ServiceRequests {
                     request_id: None,
                 },
             )?;
+            let stored = attachments::store_answer_files(
+                conn,
+                principal,
+                now,
+                (id, organisation_id),
+                sent,
+                &mut answers,
+            )?;
             let request = self.reload(conn, id, now)?;
             emit(conn, now, "request.submitted", &request)?;
+            for attached in &stored {
+                attachments::announce(conn, now, &request, attached)?;
+            }
             if let Some(key) = idempotent {
                 key.keep(conn, now, &request)?;
             }

@@ -334,6 +334,18 @@ pub(crate) fn insert_request(
     Ok(id)
 }
 
+/// Replaces a new request's answers (once its files, which file fields refer to, are stored).
+pub(crate) fn set_answers(
+    conn: &mut DbConnection,
+    id: i64,
+    answers: &str,
+) -> Result<(), StoreError> {
+    diesel::update(service_requests::table.find(id))
+        .set(service_requests::answers.eq(answers))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// The human reference of request `id`: derived from the id, so unique and never reused.
 pub(crate) fn reference_of(id: i64) -> String {
     format!("REQ{id:07}")

@@ -24,6 +24,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "request.closed",
     "request.cancelled",
     "request.comment_added",
+    "request.attachment_added",
     "request.sla_at_risk",
     "request.sla_breached",
     "hub_forecast.submitted",

@@ -2,6 +2,7 @@
 //! default, PostgreSQL when `DSMS_TEST_DATABASE_URL` is set. Time moves only by the manual clock.
 
 mod approvals;
+mod attachments;
 mod catalogue;
 mod events;
 mod fulfilment;
