@@ -9,4 +9,5 @@ mod identity;
 mod incidents;
 mod operations;
 mod reports;
+mod request_attachments;
 mod requests;

@@ -1,8 +1,10 @@
 //! Reading a file posted from a page's upload form (`multipart/form-data`) without holding
-//! more than the configured limit: the body is cut off past the limit plus the form's framing.
+//! more than the configured limit: the body is cut off past the limit plus the form's framing;
+//! and the download of an attached file.
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, web};
+use actix_web::{HttpRequest, HttpResponse, web};
+use dsms_core::attachment::Attachment;
 use futures_util::StreamExt;
 
 /// Room for the form's other fields and the multipart framing.
@@ -81,4 +83,118 @@ pub(crate) async fn read(
         return Err("Choose a file to attach.".to_owned());
     }
     Ok(upload)
+}
+
+/// One file of a posted form.
+#[derive(Debug)]
+pub(crate) struct PostedFile {
+    /// The form input's name.
+    pub input: String,
+    /// The file's name as the browser gave it.
+    pub filename: String,
+    /// The type the browser declared.
+    pub content_type: Option<String>,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Whether the request's body is `multipart/form-data`.
+pub(crate) fn is_multipart(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("multipart/form-data"))
+}
+
+/// Reads a form posted as `multipart/form-data` with files for any of its inputs: the text
+/// fields in the order sent, and each file chosen (inputs left empty send no bytes and are
+/// dropped). The whole body is cut off at `cap`; says in a sentence why it cannot be used.
+pub(crate) async fn read_form(
+    req: &HttpRequest,
+    payload: web::Payload,
+    cap: usize,
+) -> Result<(Vec<(String, String)>, Vec<PostedFile>), String> {
+    let too_large = || {
+        format!(
+            "The files must be at most {} MB together.",
+            cap / (1024 * 1024)
+        )
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > cap.saturating_add(FRAMING)) {
+        return Err(too_large());
+    }
+    let limit = cap.saturating_add(FRAMING);
+    let mut seen = 0usize;
+    let capped = payload.map(move |chunk| {
+        let chunk = chunk?;
+        seen = seen.saturating_add(chunk.len());
+        if seen > limit {
+            Err(actix_web::error::PayloadError::Overflow)
+        } else {
+            Ok(chunk)
+        }
+    });
+    let mut multipart = actix_multipart::Multipart::new(req.headers(), capped);
+    let mut fields = Vec::new();
+    let mut files = Vec::new();
+    while let Some(field) = multipart.next().await {
+        let mut field = field.map_err(|_| too_large())?;
+        let name = field.name().unwrap_or_default().to_owned();
+        let filename = field
+            .content_disposition()
+            .and_then(|d| d.get_filename())
+            .map(str::to_owned);
+        let content_type = field.content_type().map(|m| m.essence_str().to_owned());
+        let mut value = Vec::new();
+        while let Some(chunk) = field.next().await {
+            value.extend_from_slice(&chunk.map_err(|_| too_large())?);
+        }
+        match filename {
+            Some(filename) if !(filename.is_empty() && value.is_empty()) => {
+                files.push(PostedFile {
+                    input: name,
+                    filename,
+                    content_type,
+                    bytes: value,
+                });
+            }
+            Some(_) => {}
+            None => fields.push((name, String::from_utf8_lossy(&value).into_owned())),
+        }
+    }
+    Ok((fields, files))
+}
+
+/// Downloads an attached file: always as an attachment, never shown inline, so a file cannot
+/// act as a page of this site.
+pub(crate) fn download(attachment: Attachment, bytes: Vec<u8>) -> HttpResponse {
+    let ascii: String = attachment
+        .filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    HttpResponse::Ok()
+        .content_type(attachment.content_type)
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{ascii}\""),
+        ))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; sandbox",
+        ))
+        .body(bytes)
 }

@@ -1,11 +1,10 @@
 //! Incidents: raised by organisations' systems and people, worked by the service desk.
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use dsms_incident::{
-    Attachment, Comment, IdempotentCreate, Incident, IncidentChanges, IncidentError,
-    IncidentFilter, Incidents, NewIncident, Raised, TRANSITIONS,
+    Comment, IdempotentCreate, Incident, IncidentChanges, IncidentError, IncidentFilter, Incidents,
+    NewIncident, Raised, TRANSITIONS,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -13,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Caller, blocking};
 use crate::extract::{Json, from_value};
 use crate::problem::{ApiError, Problem};
+use crate::routes::attachments::{self, AttachmentOut, AttachmentUpload, read_upload};
 use crate::routes::audit::AuditEntryOut;
 use crate::routes::dto::{
     ListOf, OrganisationRef, PageQuery, created, idempotency_key, idempotency_scope, if_match,
@@ -71,11 +71,11 @@ impl From<IncidentError> for ApiError {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct PartyOut {
     /// `person` or `api_token`.
-    kind: String,
+    pub(crate) kind: String,
     /// Their id.
-    id: String,
+    pub(crate) id: String,
     /// Their name.
-    name: String,
+    pub(crate) name: String,
 }
 
 /// A person, in brief.
@@ -681,217 +681,6 @@ pub(crate) async fn comments(
     }))
 }
 
-/// A file attached to an incident (its bytes are at `GET .../attachments/{id}`).
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct AttachmentOut {
-    id: String,
-    /// The file's name, without directories or control characters.
-    filename: String,
-    /// The media type, checked against the file's content.
-    content_type: String,
-    size_bytes: i64,
-    /// SHA-256 of the content, lowercase hex.
-    sha256: String,
-    /// Attached to a work note: only the service desk sees it.
-    internal: bool,
-    uploaded_by: PartyOut,
-    created_at: String,
-}
-
-impl From<Attachment> for AttachmentOut {
-    fn from(a: Attachment) -> Self {
-        Self {
-            id: a.id.to_string(),
-            filename: a.filename,
-            content_type: a.content_type,
-            size_bytes: a.size_bytes,
-            sha256: a.sha256,
-            internal: a.internal,
-            uploaded_by: PartyOut {
-                kind: a.uploaded_by_kind,
-                id: a.uploaded_by_id.to_string(),
-                name: a.uploaded_by_name,
-            },
-            created_at: time(a.created_at),
-        }
-    }
-}
-
-/// A file to attach, as `multipart/form-data`.
-#[derive(Debug, ToSchema)]
-#[allow(
-    dead_code,
-    reason = "describes the multipart body for the OpenAPI document only"
-)]
-pub(crate) struct AttachmentUpload {
-    /// The file, with its name in the part's `filename` and its media type in the part's
-    /// `Content-Type`. Accepted: PDF, PNG, JPEG, GIF, plain text, CSV, logs, ZIP (and so XLSX
-    /// and DOCX), JSON and XML; the content must agree with the declared type.
-    #[schema(value_type = String, format = Binary)]
-    file: Vec<u8>,
-    /// `true` to attach it to the work notes (service desk only).
-    internal: Option<bool>,
-}
-
-/// Room for the multipart framing around the file: boundaries, part headers, small parts.
-const MULTIPART_OVERHEAD: usize = 64 * 1024;
-
-/// The parts of an attachment upload, read within the size limits.
-struct Upload {
-    filename: String,
-    content_type: Option<String>,
-    bytes: Vec<u8>,
-    internal: bool,
-}
-
-/// Reads an attachment upload from `payload` without ever holding more than `limit` bytes of
-/// file: a body declared or found larger is refused with 413 as soon as that is known, other
-/// media types with 415. The JSON body limit does not apply here; this route's own does.
-async fn read_upload(
-    req: &HttpRequest,
-    payload: web::Payload,
-    limit: usize,
-) -> Result<Upload, ApiError> {
-    use futures_util::StreamExt;
-
-    let is_form_data = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<actix_web::mime::Mime>().ok())
-        .is_some_and(|m| m.type_() == "multipart" && m.subtype() == "form-data");
-    if !is_form_data {
-        return Err(ApiError::UnsupportedMediaType(
-            "attach a file as multipart/form-data with a `file` part".into(),
-        ));
-    }
-    let cap = limit.saturating_add(MULTIPART_OVERHEAD);
-    let declared_length = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared_length.is_some_and(|n| n > cap) {
-        return Err(ApiError::PayloadTooLarge(limit));
-    }
-    // The whole body, framing included, is cut off at `cap`, whatever it declared.
-    let mut seen = 0usize;
-    let capped = payload.map(move |chunk| {
-        let chunk = chunk?;
-        seen = seen.saturating_add(chunk.len());
-        if seen > cap {
-            Err(actix_web::error::PayloadError::Overflow)
-        } else {
-            Ok(chunk)
-        }
-    });
-    let mut multipart = actix_multipart::Multipart::new(req.headers(), capped);
-    let mut file: Option<(String, Option<String>, Vec<u8>)> = None;
-    let mut internal = false;
-    let mut too_large = false;
-    let mut errors = dsms_core::ValidationErrors::default();
-    let read_error = |e: actix_multipart::MultipartError| match e {
-        actix_multipart::MultipartError::Payload(actix_web::error::PayloadError::Overflow) => {
-            ApiError::PayloadTooLarge(limit)
-        }
-        other => ApiError::Malformed(format!("the multipart body could not be read: {other}")),
-    };
-    while let Some(field) = multipart.next().await {
-        let mut field = match field {
-            Ok(field) => field,
-            Err(e) => {
-                let e = read_error(e);
-                // Past an oversized file, a cut-off stream is that file's doing.
-                return Err(if too_large {
-                    ApiError::PayloadTooLarge(limit)
-                } else {
-                    e
-                });
-            }
-        };
-        let name = field.name().unwrap_or_default().to_owned();
-        match name.as_str() {
-            "file" if file.is_none() && !too_large => {
-                let filename = field
-                    .content_disposition()
-                    .and_then(|d| d.get_filename())
-                    .unwrap_or_default()
-                    .to_owned();
-                let content_type = field.content_type().map(|m| m.essence_str().to_owned());
-                let mut bytes = Vec::new();
-                while let Some(chunk) = field.next().await {
-                    let chunk = match chunk {
-                        Ok(chunk) => chunk,
-                        Err(_) if too_large => return Err(ApiError::PayloadTooLarge(limit)),
-                        Err(e) => return Err(read_error(e)),
-                    };
-                    if too_large {
-                        continue;
-                    }
-                    if bytes.len() + chunk.len() > limit {
-                        // Keep reading (within the cap) but nothing more, so the client sees the
-                        // answer rather than a connection cut while it is still sending.
-                        too_large = true;
-                        bytes = Vec::new();
-                        continue;
-                    }
-                    bytes.extend_from_slice(&chunk);
-                }
-                if !too_large {
-                    file = Some((filename, content_type, bytes));
-                }
-            }
-            "file" => {
-                errors.push("file", "send one file per request");
-                while let Some(chunk) = field.next().await {
-                    chunk.map_err(read_error)?;
-                }
-            }
-            "internal" => {
-                let mut value = Vec::new();
-                while let Some(chunk) = field.next().await {
-                    let chunk = chunk.map_err(read_error)?;
-                    if value.len() + chunk.len() <= 16 {
-                        value.extend_from_slice(&chunk);
-                    } else {
-                        value.clear();
-                        value.extend_from_slice(b"(too long)");
-                    }
-                }
-                match std::str::from_utf8(&value).map(str::trim) {
-                    Ok("true") => internal = true,
-                    Ok("false") | Ok("") => internal = false,
-                    _ => errors.push("internal", "must be true or false"),
-                }
-            }
-            other => {
-                errors.push(
-                    if other.is_empty() { "body" } else { other },
-                    "is not a part of an attachment upload; send `file` and optionally `internal`",
-                );
-                while let Some(chunk) = field.next().await {
-                    chunk.map_err(read_error)?;
-                }
-            }
-        }
-    }
-    if too_large {
-        return Err(ApiError::PayloadTooLarge(limit));
-    }
-    if file.is_none() && !errors.0.iter().any(|e| e.field == "file") {
-        errors.push("file", "is required: a multipart part named `file`");
-    }
-    errors.into_result()?;
-    let (filename, content_type, bytes) =
-        file.ok_or_else(|| ApiError::invalid("file", "is required"))?;
-    Ok(Upload {
-        filename,
-        content_type,
-        bytes,
-        internal,
-    })
-}
-
 /// Attaches a file (`multipart/form-data`: a `file` part and optionally `internal` = `true`
 /// for a work note's file, service desk only). The size limit is the server's
 /// `incidents.max_attachment_mb`; the type must be accepted and agree with the content.
@@ -959,33 +748,6 @@ pub(crate) async fn attachments(
     }))
 }
 
-/// `filename*` of RFC 6266 / RFC 5987: UTF-8, percent-encoding all but `attr-char`.
-fn rfc5987(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// A plain ASCII stand-in for old clients that ignore `filename*`.
-fn ascii_filename(value: &str) -> String {
-    value
-        .chars()
-        .map(|c| {
-            if (c.is_ascii_graphic() && c != '"' && c != '\\') || c == ' ' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 /// Downloads an attached file: its stored media type, as an attachment (never rendered
 /// inline), sandboxed and never cached.
 #[utoipa::path(get, path = "/api/v1/incidents/{key}/attachments/{id}", tag = "incidents", security(("bearer" = [])),
@@ -1010,20 +772,7 @@ pub(crate) async fn download(
             .map_err(ApiError::from)
     })
     .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, attachment.content_type.as_str()))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!(
-                "attachment; filename=\"{}\"; filename*=UTF-8''{}",
-                ascii_filename(&attachment.filename),
-                rfc5987(&attachment.filename)
-            ),
-        ))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::CONTENT_SECURITY_POLICY, "sandbox"))
-        .insert_header((header::CACHE_CONTROL, "private, no-store"))
-        .body(bytes))
+    Ok(attachments::download(&attachment, bytes))
 }
 
 /// Every change, newest first: who, when, which fields from → to.

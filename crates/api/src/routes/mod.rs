@@ -1,6 +1,7 @@
 //! The `/api/v1` routes, grouped by resource. Handlers are thin: extract, call the context with
 //! the caller's principal, map the result.
 
+pub(crate) mod attachments;
 pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod catalogue;

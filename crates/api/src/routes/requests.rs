@@ -1,17 +1,18 @@
 //! Service requests: raised by organisations' systems and people against the catalogue,
 //! approved in order, fulfilled by the service desk.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use dsms_service_request::{
-    Approval, Comment, Decision, IdempotentCreate, NewRequest, Raised, RequestChanges,
+    Approval, Comment, Decision, IdempotentCreate, NewFile, NewRequest, Raised, RequestChanges,
     RequestFilter, ServiceRequest, ServiceRequests, TRANSITIONS, Task,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, blocking};
-use crate::extract::{Json, from_value};
+use crate::extract::{Json, from_value, parse_json};
 use crate::problem::{ApiError, Problem};
+use crate::routes::attachments::{self, AttachmentOut, AttachmentUpload, read_upload};
 use crate::routes::audit::AuditEntryOut;
 use crate::routes::dto::{
     ListOf, OrganisationRef, PageQuery, created, idempotency_key, idempotency_scope, if_match,
@@ -33,6 +34,12 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 .post(comment)
                 .get(comments),
         )
+        .service(
+            web::resource("/requests/{key}/attachments")
+                .post(attach)
+                .get(attachments),
+        )
+        .service(web::resource("/requests/{key}/attachments/{id}").get(download))
         .service(web::resource("/requests/{key}/history").get(history));
 }
 
@@ -237,11 +244,77 @@ fn render(request: &ServiceRequest) -> (String, String) {
     (body, location)
 }
 
+/// A request to raise with the files its form's file fields take, as `multipart/form-data`.
+#[derive(Debug, ToSchema)]
+#[allow(
+    dead_code,
+    reason = "describes the multipart body for the OpenAPI document only"
+)]
+pub(crate) struct NewRequestForm {
+    /// The request, as the JSON body would be (a part of type `application/json`).
+    request: NewRequestIn,
+    /// One more part per file field, named `fields.<key>` (e.g. `fields.evidence`), with the
+    /// file's name in the part's `filename` and its media type in its `Content-Type`; checked
+    /// like any attachment, each problem named `fields.<key>` in the 422.
+    #[schema(rename = "fields.<key>", value_type = Option<String>, format = Binary)]
+    file_field: Option<Vec<u8>>,
+}
+
+/// Reads a multipart request to raise: its `request` part (JSON) and a file per file field.
+async fn read_raise_form(
+    req: &HttpRequest,
+    payload: actix_web::dev::Payload,
+    limit: usize,
+) -> Result<(serde_json::Value, Vec<NewFile>), ApiError> {
+    let parts =
+        attachments::read_multipart(req, payload, limit, attachments::form_cap(limit), |n| {
+            n.starts_with("fields.")
+        })
+        .await?;
+    let mut errors = dsms_core::ValidationErrors::default();
+    let mut request = None;
+    for (name, value) in parts.texts {
+        match name.as_str() {
+            "request" if request.is_none() => request = Some(value),
+            "request" => errors.push("request", "send one `request` part"),
+            other => errors.push(
+                if other.is_empty() { "body" } else { other },
+                "is not a part of a request to raise; send `request` and `fields.<key>` files",
+            ),
+        }
+    }
+    let mut files = Vec::new();
+    for file in parts.files {
+        let field = file.name["fields.".len()..].to_owned();
+        if file.too_large {
+            errors.push(&file.name, format!("must be at most {limit} bytes"));
+            continue;
+        }
+        files.push(NewFile {
+            field,
+            filename: file.filename,
+            content_type: file.content_type,
+            bytes: file.bytes,
+        });
+    }
+    let Some(request) = request else {
+        errors.push(
+            "request",
+            "is required: a multipart part named `request` holding JSON",
+        );
+        return Err(errors.into());
+    };
+    errors.into_result()?;
+    Ok((parse_json(&request)?, files))
+}
+
 /// Raises a service request against a catalogue item's form version in force. Send an
-/// `Idempotency-Key` header to make retries safe.
+/// `Idempotency-Key` header to make retries safe. A form with file fields takes
+/// `multipart/form-data`: the request as JSON in a `request` part, and each file in a part
+/// named `fields.<key>`.
 #[utoipa::path(post, path = "/api/v1/requests", tag = "service requests", security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
-    request_body = NewRequestIn,
+    request_body(content((NewRequestIn = "application/json"), (NewRequestForm = "multipart/form-data"))),
     responses((status = 201, body = RequestOut, headers(("Location" = String), ("ETag" = String))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
@@ -249,10 +322,38 @@ pub(crate) async fn raise(
     requests: web::Data<ServiceRequests>,
     caller: Caller,
     req: HttpRequest,
-    Json(raw): Json<serde_json::Value>,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let key = idempotency_key(&req)?;
-    let digest = request_digest(&raw);
+    let (raw, files) = if attachments::is_form_data(&req) {
+        read_raise_form(
+            &req,
+            payload.into_inner(),
+            requests.policy().max_attachment_bytes,
+        )
+        .await?
+    } else {
+        let Json(raw) =
+            <Json<serde_json::Value> as FromRequest>::from_request(&req, &mut payload.into_inner())
+                .await?;
+        (raw, Vec::new())
+    };
+    // A retry must send the same files as well as the same JSON.
+    let digest = if files.is_empty() {
+        request_digest(&raw)
+    } else {
+        let sent: Vec<serde_json::Value> = files
+            .iter()
+            .map(|f| {
+                serde_json::json!([
+                    f.field,
+                    f.filename,
+                    dsms_core::attachment::sha256_hex(&f.bytes)
+                ])
+            })
+            .collect();
+        request_digest(&serde_json::json!({"request": raw, "files": sent}))
+    };
     let body: NewRequestIn = from_value(raw)?;
     let new = NewRequest {
         item: body.catalogue_item,
@@ -269,7 +370,7 @@ pub(crate) async fn raise(
     let requests = requests.into_inner();
     let raised = blocking(move || {
         requests
-            .raise(&caller.principal, new, idempotent)
+            .raise_with_files(&caller.principal, new, &files, idempotent)
             .map_err(ApiError::from)
     })
     .await?;
@@ -647,6 +748,102 @@ pub(crate) async fn comments(
         items: found.into_iter().map(RequestCommentOut::from).collect(),
         next_cursor: None,
     }))
+}
+
+/// Attaches a file to an open request (`multipart/form-data`: a `file` part and optionally
+/// `internal` = `true` for a work note's file, service desk only), as the raising organisation
+/// or the service desk. The size limit is the server's `incidents.max_attachment_mb`; the type
+/// must be accepted and agree with the content.
+#[utoipa::path(post, path = "/api/v1/requests/{key}/attachments", tag = "service requests", security(("bearer" = [])),
+    params(("key" = String, Path, description = "The request's id or reference")),
+    request_body(content = AttachmentUpload, content_type = "multipart/form-data"),
+    responses((status = 201, body = AttachmentOut, headers(("Location" = String))),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn attach(
+    requests: web::Data<ServiceRequests>,
+    caller: Caller,
+    req: HttpRequest,
+    key: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let limit = requests.policy().max_attachment_bytes;
+    let upload = read_upload(&req, payload, limit).await?;
+    let requests = requests.into_inner();
+    let key = key.into_inner();
+    let base = format!("/api/v1/requests/{key}/attachments");
+    let attachment = blocking(move || {
+        requests
+            .attach(
+                &caller.principal,
+                &key,
+                &upload.filename,
+                upload.content_type.as_deref(),
+                &upload.bytes,
+                upload.internal,
+                caller.client.request_id.as_deref(),
+            )
+            .map_err(ApiError::from)
+    })
+    .await?;
+    let location = format!("{base}/{}", attachment.id);
+    Ok(created(location, None, &AttachmentOut::from(attachment)))
+}
+
+/// The files attached to a request, oldest first (those sent for its form's file fields
+/// included); work notes' files only for the service desk.
+#[utoipa::path(get, path = "/api/v1/requests/{key}/attachments", tag = "service requests", security(("bearer" = [])),
+    params(("key" = String, Path, description = "The request's id or reference")),
+    responses((status = 200, body = ListOf<AttachmentOut>),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn attachments(
+    requests: web::Data<ServiceRequests>,
+    caller: Caller,
+    key: web::Path<String>,
+) -> Result<web::Json<ListOf<AttachmentOut>>, ApiError> {
+    let requests = requests.into_inner();
+    let key = key.into_inner();
+    let found = blocking(move || {
+        requests
+            .attachments(&caller.principal, &key)
+            .map_err(ApiError::from)
+    })
+    .await?;
+    Ok(web::Json(ListOf {
+        items: found.into_iter().map(AttachmentOut::from).collect(),
+        next_cursor: None,
+    }))
+}
+
+/// Downloads a file attached to a request: its stored media type, as an attachment (never
+/// rendered inline), sandboxed and never cached.
+#[utoipa::path(get, path = "/api/v1/requests/{key}/attachments/{id}", tag = "service requests", security(("bearer" = [])),
+    params(("key" = String, Path, description = "The request's id or reference"),
+           ("id" = String, Path, description = "The attachment's id")),
+    responses((status = 200, description = "The file's bytes, with its media type",
+            content_type = "application/octet-stream", body = String,
+            headers(("Content-Disposition" = String), ("X-Content-Type-Options" = String),
+                ("Content-Security-Policy" = String), ("Cache-Control" = String))),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn download(
+    requests: web::Data<ServiceRequests>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (key, id) = path.into_inner();
+    let id: i64 = id.trim().parse().map_err(|_| ApiError::NotFound)?;
+    let requests = requests.into_inner();
+    let (attachment, bytes) = blocking(move || {
+        requests
+            .attachment(&caller.principal, &key, id)
+            .map_err(ApiError::from)
+    })
+    .await?;
+    Ok(attachments::download(&attachment, bytes))
 }
 
 /// Every change, newest first: who, when, which fields from → to.

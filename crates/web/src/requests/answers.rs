@@ -118,6 +118,9 @@ fn hint(field: &FormField) -> String {
             }
             parts.push(text);
         }
+        FieldType::File => parts.push(
+            "A file: PDF, images, text, CSV, logs or ZIP, attached to the request.".to_owned(),
+        ),
         FieldType::Text | FieldType::Choice => {}
     }
     parts.join(" ")
@@ -140,6 +143,7 @@ pub(crate) fn views(definition: &Definition, form: &[(String, String)]) -> Vec<F
                 FieldType::Number => ("number", Vec::new(), 1),
                 FieldType::Date => ("date", Vec::new(), 1),
                 FieldType::Identifiers => ("identifiers", Vec::new(), 4),
+                FieldType::File => ("file", Vec::new(), 1),
                 FieldType::Choice => {
                     let mut options = vec![Opt {
                         value: String::new(),
@@ -222,6 +226,8 @@ pub(crate) fn collect(definition: &Definition, form: &[(String, String)]) -> Val
                 let ids = identifiers(text);
                 (!ids.is_empty()).then(|| Value::from(ids))
             }
+            // Files come as the form's file parts, not as answers.
+            FieldType::File => None,
         };
         if let Some(answer) = answer {
             answers.insert(field.key.clone(), answer);
@@ -286,6 +292,10 @@ pub(crate) fn shown(field: &FormField, answer: Option<&Value>) -> String {
     };
     match answer {
         None | Some(Value::Null) => "Not given".to_owned(),
+        Some(file) if field.kind == FieldType::File => file["filename"].as_str().map_or_else(
+            || "Not given".to_owned(),
+            |name| format!("{name} (see Files)"),
+        ),
         Some(Value::Array(items)) if items.is_empty() => "Not given".to_owned(),
         Some(Value::Array(items)) => items.iter().map(humane).collect::<Vec<_>>().join(", "),
         Some(other) => humane(other),

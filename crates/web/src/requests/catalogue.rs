@@ -8,7 +8,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 use askama::Template;
 use dsms_core::Permission;
-use dsms_service_request::{CatalogueItem, NewRequest, Raised, RequestError, ServiceRequests};
+use dsms_service_request::{
+    CatalogueItem, FieldType, NewFile, NewRequest, Raised, RequestError, ServiceRequests,
+};
 
 use super::answers::{self, FieldView};
 use super::approval_route;
@@ -17,6 +19,7 @@ use crate::admin::{Acting, Answer, Refusal};
 use crate::nav::{Area, Menu};
 use crate::page::{Caching, see_other, show};
 use crate::session::WebSession;
+use crate::upload;
 
 /// Mounts the catalogue and the raise forms.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
@@ -103,6 +106,8 @@ struct RaisePage {
     summary: String,
     contact: String,
     fields: Vec<FieldView>,
+    /// The form has file fields, so it is posted as `multipart/form-data`.
+    has_files: bool,
     errors: FieldErrors,
 }
 
@@ -119,6 +124,12 @@ fn raise_page(
         summary: answers::first(form, "summary").to_owned(),
         contact: answers::first(form, "contact").to_owned(),
         fields: answers::views(&item.form.definition, form),
+        has_files: item
+            .form
+            .definition
+            .fields
+            .iter()
+            .any(|f| f.kind == FieldType::File),
         errors,
     }
 }
@@ -158,13 +169,56 @@ async fn raise(
     session: WebSession,
     requests: web::Data<ServiceRequests>,
     code: web::Path<String>,
-    web::Form(form): web::Form<Vec<(String, String)>>,
+    payload: web::Payload,
 ) -> Answer {
     let acting = Acting::of(session)?;
+    // A form with file fields comes as multipart, with a file per file field chosen.
+    let (form, files) = if upload::is_multipart(&req) {
+        let cap = requests.policy().max_attachment_bytes.saturating_mul(2);
+        match upload::read_form(&req, payload, cap).await {
+            Ok(read) => read,
+            Err(message) => {
+                let item = offered(&acting, &requests, &code).await?;
+                let mut errors = FieldErrors::new();
+                errors.add_other(message);
+                let page = raise_page(&acting, &item, &[], errors);
+                return Ok(show(
+                    acting.site(),
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    Caching::NoStore,
+                    &page,
+                )?);
+            }
+        }
+    } else {
+        let web::Form(form) =
+            <web::Form<Vec<(String, String)>> as actix_web::FromRequest>::from_request(
+                &req,
+                &mut payload.into_inner(),
+            )
+            .await
+            .map_err(|e| {
+                Refusal::from_context(acting.site(), dsms_api::ApiError::Malformed(e.to_string()))
+            })?;
+        (form, Vec::new())
+    };
     acting.check_form(&req, answers::first(&form, "csrf_token"))?;
     acting.require(Permission::RaiseRequests)?;
     let item = offered(&acting, &requests, &code).await?;
     let fields = answers::collect(&item.form.definition, &form);
+    let files: Vec<NewFile> = files
+        .into_iter()
+        .map(|f| NewFile {
+            field: f
+                .input
+                .strip_prefix("field_")
+                .unwrap_or(&f.input)
+                .to_owned(),
+            filename: f.filename,
+            content_type: f.content_type,
+            bytes: f.bytes,
+        })
+        .collect();
     let optional = |name: &str| {
         let value = answers::first(&form, name).trim();
         (!value.is_empty()).then(|| value.to_owned())
@@ -178,7 +232,7 @@ async fn raise(
     let principal = acting.principal().clone();
     let service = requests.clone();
     match acting
-        .call(move || service.raise(&principal, new, None))
+        .call(move || service.raise_with_files(&principal, new, &files, None))
         .await?
     {
         Ok(Raised::Created(request)) => Ok(see_other(

@@ -14,8 +14,8 @@ use chrono::NaiveDateTime;
 use dsms_core::{PageRequest, Permission, Principal};
 use dsms_service_request::lifecycle::{self, Mover};
 use dsms_service_request::{
-    ApprovalStatus, Comment, Decision, Party, RequestChanges, RequestError, ServiceRequest,
-    ServiceRequests, Status, TaskStatus, decides_next,
+    ApprovalStatus, Attachment, Comment, Decision, Party, RequestChanges, RequestError,
+    ServiceRequest, ServiceRequests, Status, TaskStatus, decides_next,
 };
 use dsms_store::audit::AuditEntry;
 use serde_json::Value;
@@ -28,6 +28,7 @@ use crate::labels::{self, SlaBadge};
 use crate::nav::{Area, Menu};
 use crate::page::{Caching, see_other, show};
 use crate::session::WebSession;
+use crate::upload;
 
 /// Mounts the request page and its actions.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
@@ -35,6 +36,11 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .route("/requests/{reference}/comment", web::post().to(comment))
         .route("/requests/{reference}/decision", web::post().to(decide))
         .route("/requests/{reference}/status", web::post().to(status))
+        .route("/requests/{reference}/attachments", web::post().to(attach))
+        .route(
+            "/requests/{reference}/attachments/{id}",
+            web::get().to(download),
+        )
         .route(
             "/requests/{reference}/tasks/{task}",
             web::post().to(complete_task),
@@ -80,6 +86,17 @@ struct Move {
     warning: bool,
 }
 
+/// One attached file as listed.
+struct FileView {
+    id: i64,
+    filename: String,
+    size: String,
+    who: String,
+    when: String,
+    /// A work note's file (the service desk only sees these).
+    internal: bool,
+}
+
 /// One event on the timeline.
 struct Entry {
     at: NaiveDateTime,
@@ -111,6 +128,8 @@ struct RequestPage {
     steps: Vec<StepView>,
     tasks: Vec<TaskView>,
     timeline: Vec<Entry>,
+    files: Vec<FileView>,
+    max_attachment_mb: usize,
     desk: bool,
     may_comment: bool,
     decides: bool,
@@ -123,6 +142,8 @@ struct Loaded {
     request: ServiceRequest,
     comments: Vec<Comment>,
     history: Vec<AuditEntry>,
+    attachments: Vec<Attachment>,
+    max_attachment_mb: usize,
 }
 
 fn load(
@@ -132,6 +153,7 @@ fn load(
 ) -> Result<Loaded, RequestError> {
     let request = requests.get(principal, reference)?;
     let comments = requests.comments(principal, reference)?;
+    let attachments = requests.attachments(principal, reference)?;
     let history = requests
         .history(
             principal,
@@ -146,6 +168,8 @@ fn load(
         request,
         comments,
         history,
+        attachments,
+        max_attachment_mb: requests.policy().max_attachment_bytes / (1024 * 1024),
     })
 }
 
@@ -162,6 +186,7 @@ fn notice(req: &HttpRequest) -> Option<&'static str> {
         "decision" => "Your decision has been recorded.",
         "task" => "The task has been completed.",
         "status" => "The status has been changed.",
+        "attach" => "The file has been attached.",
         _ => return None,
     })
 }
@@ -241,6 +266,8 @@ fn build(
         request: r,
         comments,
         history,
+        attachments,
+        max_attachment_mb,
     } = loaded;
     let mover = ServiceRequests::mover(principal, r.organisation_id);
     let desk = mover == Some(Mover::Desk);
@@ -332,6 +359,18 @@ fn build(
             })
             .collect(),
         timeline: timeline(comments, history, &names),
+        files: attachments
+            .into_iter()
+            .map(|a| FileView {
+                id: a.id,
+                size: file_size(a.size_bytes),
+                who: a.uploaded_by_name,
+                when: labels::when(a.created_at),
+                internal: a.internal,
+                filename: a.filename,
+            })
+            .collect(),
+        max_attachment_mb,
         desk,
         may_comment: mover.is_some() && r.status.is_open(),
         decides: decides_next(principal, &r),
@@ -377,12 +416,23 @@ fn facts(r: &ServiceRequest) -> Vec<Fact> {
     facts
 }
 
+/// A file's size as people read it.
+fn file_size(bytes: i64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} bytes"),
+        b if b < 1024 * 1024 => format!("{} KB", (b + 1023) / 1024),
+        b => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
+    }
+}
+
 /// What a history entry's action reads as.
 fn action_name(action: &str) -> &'static str {
     match action {
         "service_request.created" => "Raised",
         "service_request.approval_decided" => "Approval decided",
         "service_request.task_completed" => "Task completed",
+        "service_request.attachment_added" => "File attached",
+        "service_request.work_note_attachment_added" => "File attached to the work notes",
         _ => "Changed",
     }
 }
@@ -421,6 +471,8 @@ fn change_lines(changes: &str) -> Vec<String> {
                 "comment" => "Reason or remark",
                 "task" => "Task",
                 "task_status" => "Task status",
+                "filename" => "File",
+                "field" => "For the form's field",
                 // Times and the reference are on the page already.
                 _ => return None,
             };
@@ -488,6 +540,8 @@ fn label_of(field: &str) -> &str {
         "comment" => "The reason",
         "notes" => "The notes",
         "status" => "The status",
+        "file" => "The file",
+        "filename" => "The file's name",
         other => other,
     }
 }
@@ -580,6 +634,73 @@ async fn comment(
         .await?;
     let done = if internal { "note" } else { "comment" };
     answer(&req, &acting, &requests, &reference, result, done).await
+}
+
+/// Attaches a file posted from the page's upload form.
+async fn attach(
+    req: HttpRequest,
+    session: WebSession,
+    requests: web::Data<ServiceRequests>,
+    reference: web::Path<String>,
+    payload: web::Payload,
+) -> Answer {
+    let acting = Acting::of(session)?;
+    let limit = requests.policy().max_attachment_bytes;
+    let upload = match upload::read(&req, payload, limit).await {
+        Ok(upload) => upload,
+        Err(message) => {
+            return render(
+                &req,
+                &acting,
+                &requests,
+                &reference,
+                None,
+                Some(message),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    acting.check_form(&req, &upload.csrf_token)?;
+    acting.require(Permission::ViewRequests)?;
+    let principal = acting.principal().clone();
+    let service = requests.clone();
+    let key = reference.clone();
+    let request_id = dsms_api::auth::client_of(&req).request_id;
+    let result = acting
+        .call(move || {
+            service
+                .attach(
+                    &principal,
+                    &key,
+                    &upload.filename,
+                    upload.content_type.as_deref(),
+                    &upload.bytes,
+                    upload.internal,
+                    request_id.as_deref(),
+                )
+                .map(|_| ())
+        })
+        .await?;
+    answer(&req, &acting, &requests, &reference, result, "attach").await
+}
+
+/// Downloads a file attached to the request.
+async fn download(
+    session: WebSession,
+    requests: web::Data<ServiceRequests>,
+    path: web::Path<(String, i64)>,
+) -> Result<actix_web::HttpResponse, Refusal> {
+    let acting = Acting::of(session)?;
+    acting.require(Permission::ViewRequests)?;
+    let (reference, id) = path.into_inner();
+    let principal = acting.principal().clone();
+    let service = requests.clone();
+    let (attachment, bytes) = acting
+        .call(move || service.attachment(&principal, &reference, id))
+        .await?
+        .map_err(|e| Refusal::from_context(acting.site(), e))?;
+    Ok(upload::download(attachment, bytes))
 }
 
 async fn decide(

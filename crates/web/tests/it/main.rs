@@ -12,6 +12,7 @@ mod incident_page;
 mod links;
 mod portal;
 mod reports;
+mod request_files;
 mod requests;
 mod sign_in;
 mod support;
