@@ -1,14 +1,17 @@
 //! Writes generated incidents: one transaction per batch of thousands of incidents, each table
-//! in multi-row inserts as large as the database's bind limit allows, the search index filled
-//! from the rows just written. A generator thread makes the next batch while this one is
-//! written.
+//! in multi-row inserts as large as the database's bind limit allows (binary `COPY` on
+//! PostgreSQL), the search entries filled from the rows just written. A generator thread makes
+//! the next batch while this one is written. The bulk tables' secondary indexes are dropped
+//! before the load and created again, from the definitions the migrations wrote, after it:
+//! building an index once from sorted rows is several times cheaper than keeping it up to date
+//! through millions of inserts.
 
 use std::sync::mpsc;
 
 use chrono::NaiveDateTime;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Text};
 use diesel::{PgConnection, SqliteConnection};
 use dsms_store::schema::{
     audit_log, incident_comments, incident_details, incident_devices, incident_pauses,
@@ -74,6 +77,7 @@ pub(crate) struct DetailsRow {
 /// An affected device.
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = incident_devices)]
+#[diesel(treat_none_as_default_value = false)]
 pub(crate) struct DeviceRow {
     pub incident_id: i64,
     pub device_id: String,
@@ -93,6 +97,7 @@ pub(crate) struct PauseRow {
 /// A comment or work note.
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = incident_comments)]
+#[diesel(treat_none_as_default_value = false)]
 pub(crate) struct CommentRow {
     pub id: i64,
     pub incident_id: i64,
@@ -107,6 +112,7 @@ pub(crate) struct CommentRow {
 /// An SLA threshold that was crossed.
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = incident_sla_events)]
+#[diesel(treat_none_as_default_value = false)]
 pub(crate) struct SlaEventRow {
     pub incident_id: i64,
     pub clock: &'static str,
@@ -175,14 +181,18 @@ impl RowCounts {
 const BATCH: u64 = 20_000;
 /// Bound parameters per statement: under SQLite's 32,766 and PostgreSQL's 65,535.
 const MAX_BINDS: usize = 30_000;
+/// The tables the seed fills in bulk, whose secondary indexes it builds after the load.
+const BULK_TABLES: &str = "('incidents', 'incident_details', 'incident_devices', \
+    'incident_pauses', 'incident_comments', 'incident_sla_events', 'incident_search', 'audit_log')";
 
 /// The seed's own connection, with session settings for bulk loading. A crash mid-seed leaves
 /// a database to throw away, so neither backend waits for each commit to reach the disk:
 /// SQLite with `synchronous = OFF` and no journal (rows are written once, not to the WAL and
-/// again at checkpoints; WAL is restored at the end), PostgreSQL with
-/// `synchronous_commit = off`. SQLite skips foreign-key checks: every reference is made by the
-/// generator from rows it wrote, and the seed tests check the result. Only this connection runs
-/// like this; the server never does.
+/// again at checkpoints; WAL is restored at the end and the file synced then), PostgreSQL with
+/// `synchronous_commit = off`. Neither checks foreign keys row by row: every reference is made by
+/// the generator from rows it wrote, and the seed tests check the result (PostgreSQL skips its
+/// per-row foreign-key triggers only for a superuser, `session_replication_role = replica`;
+/// another role keeps them). Only this connection runs like this; the server never does.
 fn bulk_connection(target: &DbTarget) -> anyhow::Result<DbConnection> {
     Ok(match target {
         DbTarget::Sqlite(path) => {
@@ -195,7 +205,12 @@ fn bulk_connection(target: &DbTarget) -> anyhow::Result<DbConnection> {
         }
         DbTarget::Postgres(url) => {
             let mut conn = PgConnection::establish(url)?;
-            conn.batch_execute("SET TIME ZONE 'UTC'; SET synchronous_commit = off;")?;
+            conn.batch_execute(
+                "SET TIME ZONE 'UTC'; SET synchronous_commit = off;
+                 SET maintenance_work_mem = '256MB';",
+            )?;
+            // Refused to any role but a superuser; that role loads with the checks on.
+            let _ = conn.batch_execute("SET session_replication_role = replica;");
             DbConnection::Pg(conn)
         }
     })
@@ -209,6 +224,7 @@ pub(crate) fn load(
 ) -> anyhow::Result<RowCounts> {
     let total = generator.total();
     let mut conn = bulk_connection(target)?;
+    let indexes = conn.transaction(drop_secondary_indexes)?;
     let mut counts = RowCounts::default();
     std::thread::scope(|scope| -> anyhow::Result<()> {
         let (send, receive) = mpsc::sync_channel::<(u64, u64, Batch)>(1);
@@ -238,22 +254,78 @@ pub(crate) fn load(
         }
         Ok(())
     })?;
-    conn.transaction(finish)?;
+    bar.set_message("building indexes");
+    conn.transaction(|c| {
+        for index in &indexes {
+            c.batch_execute(&index.definition)?;
+        }
+        finish(c)
+    })?;
     if let DbConnection::Sqlite(c) = &mut conn {
         c.batch_execute("PRAGMA journal_mode = WAL;")?;
+    }
+    drop(conn);
+    if let DbTarget::Sqlite(path) = target {
+        // Written without a journal or a sync: reach the disk before the server takes over.
+        std::fs::File::open(path)?.sync_all()?;
     }
     Ok(counts)
 }
 
-/// Inserts `rows` in statements of as many rows as the bind limit allows. Multi-row inserts
-/// are written against each backend's own connection: diesel builds them per backend.
+/// A secondary index, as `CREATE INDEX` creates it.
+#[derive(Debug, QueryableByName)]
+struct IndexDefinition {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    definition: String,
+}
+
+/// Drops the bulk tables' secondary indexes and returns their definitions, exactly as the
+/// migrations created them. Indexes that back a primary key or a unique constraint stay and
+/// refuse duplicates during the load; a unique index created on its own would check its rows
+/// when it is created again.
+fn drop_secondary_indexes(conn: &mut DbConnection) -> Result<Vec<IndexDefinition>, StoreError> {
+    let sql = match conn.backend() {
+        dsms_store::Backend::Sqlite => format!(
+            "SELECT name, sql AS definition FROM sqlite_master
+             WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN {BULK_TABLES} ORDER BY name"
+        ),
+        dsms_store::Backend::Postgres => format!(
+            "SELECT ic.relname::text AS name, pg_get_indexdef(ic.oid) AS definition
+             FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid
+             JOIN pg_class t ON t.oid = x.indrelid
+             WHERE t.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+               AND t.relname IN {BULK_TABLES}
+               AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = ic.oid)
+             ORDER BY ic.relname"
+        ),
+    };
+    let indexes: Vec<IndexDefinition> = diesel::sql_query(sql).load(conn)?;
+    for index in &indexes {
+        conn.batch_execute(&format!("DROP INDEX \"{}\"", index.name))?;
+    }
+    Ok(indexes)
+}
+
+/// Inserts `rows`: on SQLite in statements of as many rows as the bind limit allows, on
+/// PostgreSQL in one binary `COPY`. Written against each backend's own connection: diesel
+/// builds both per backend.
 macro_rules! insert_all {
     ($conn:expr, $table:expr, $rows:expr, $columns:expr) => {{
-        for chunk in $rows.chunks((MAX_BINDS / $columns).max(1)) {
-            match &mut *$conn {
-                DbConnection::Sqlite(c) => diesel::insert_into($table).values(chunk).execute(c)?,
-                DbConnection::Pg(c) => diesel::insert_into($table).values(chunk).execute(c)?,
-            };
+        match &mut *$conn {
+            DbConnection::Sqlite(c) => {
+                for chunk in $rows.chunks((MAX_BINDS / $columns).max(1)) {
+                    diesel::insert_into($table).values(chunk).execute(c)?;
+                }
+            }
+            DbConnection::Pg(c) => {
+                if !$rows.is_empty() {
+                    diesel::copy_from($table)
+                        .from_insertable($rows.as_slice())
+                        .execute(c)?;
+                }
+            }
         }
     }};
 }
@@ -266,34 +338,48 @@ fn write(conn: &mut DbConnection, batch: &Batch, first: i64, last: i64) -> Resul
     insert_all!(conn, incident_comments::table, batch.comments, 8);
     insert_all!(conn, incident_sla_events::table, batch.sla_events, 4);
     insert_all!(conn, audit_log::table, batch.audit, 9);
-    index_for_search(conn, first, last)
+    let comments = match (batch.comments.first(), batch.comments.last()) {
+        (Some(a), Some(b)) => (a.id, b.id),
+        _ => (1, 0),
+    };
+    index_for_search(conn, (first, last), comments)
 }
 
 /// Fills the search entries of incidents `first..=last` from their rows, as the incident
-/// service writes them: title, description, and the public comments in order.
-fn index_for_search(conn: &mut DbConnection, first: i64, last: i64) -> Result<(), StoreError> {
+/// service writes them: title, description, and the public comments in order. The batch's
+/// comments are found by their own ids (`comments`), so no index on the incident is needed.
+fn index_for_search(
+    conn: &mut DbConnection,
+    (first, last): (i64, i64),
+    comments: (i64, i64),
+) -> Result<(), StoreError> {
     let sql = match conn.backend() {
         dsms_store::Backend::Sqlite => {
             "INSERT INTO incident_search (rowid, title, description, comments)
-             SELECT i.id, i.title, i.description, coalesce((
-                 SELECT group_concat(body, char(10)) FROM (
-                     SELECT body FROM incident_comments c
-                     WHERE c.incident_id = i.id AND NOT c.internal ORDER BY c.id)), '')
-             FROM incidents i WHERE i.id BETWEEN ? AND ?"
+             SELECT i.id, i.title, i.description, coalesce(c.bodies, '')
+             FROM incidents i LEFT JOIN (
+                 SELECT incident_id, group_concat(body, char(10) ORDER BY id) AS bodies
+                 FROM incident_comments WHERE id BETWEEN ?3 AND ?4 AND NOT internal
+                 GROUP BY incident_id) c ON c.incident_id = i.id
+             WHERE i.id BETWEEN ?1 AND ?2 ORDER BY i.id"
         }
         dsms_store::Backend::Postgres => {
             "INSERT INTO incident_search (incident_id, document)
              SELECT i.id, setweight(to_tsvector('english', i.title), 'A')
                  || to_tsvector('english', i.description)
-                 || to_tsvector('english', coalesce((
-                     SELECT string_agg(body, E'\\n' ORDER BY c.id) FROM incident_comments c
-                     WHERE c.incident_id = i.id AND NOT c.internal), ''))
-             FROM incidents i WHERE i.id BETWEEN $1 AND $2"
+                 || to_tsvector('english', coalesce(c.bodies, ''))
+             FROM incidents i LEFT JOIN (
+                 SELECT incident_id, string_agg(body, E'\\n' ORDER BY id) AS bodies
+                 FROM incident_comments WHERE id BETWEEN $3 AND $4 AND NOT internal
+                 GROUP BY incident_id) c ON c.incident_id = i.id
+             WHERE i.id BETWEEN $1 AND $2"
         }
     };
     diesel::sql_query(sql)
         .bind::<BigInt, _>(first)
         .bind::<BigInt, _>(last)
+        .bind::<BigInt, _>(comments.0)
+        .bind::<BigInt, _>(comments.1)
         .execute(conn)?;
     Ok(())
 }

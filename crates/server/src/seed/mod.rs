@@ -220,7 +220,7 @@ pub fn run(config: &Config, options: &SeedOptions) -> anyhow::Result<SeedReport>
     };
     bar.set_style(
         ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:40}] {human_pos}/{human_len} incidents ({per_sec}, {eta} left)",
+            "{elapsed_precise} [{bar:40}] {human_pos}/{human_len} incidents ({per_sec}, {eta} left) {msg}",
         )
         .context("progress template")?
         .progress_chars("=> "),

@@ -188,6 +188,81 @@ async fn seeded_incidents_are_served_as_the_product_would_have_written_them() {
     }
 }
 
+/// One text row of a raw query.
+#[derive(Debug, PartialEq, Eq, QueryableByName)]
+struct Line {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    line: String,
+}
+
+fn lines(env: &Env, sqlite: &str, postgres: &str) -> Vec<String> {
+    let database = db(env);
+    let sql = match database.backend() {
+        dsms_store::Backend::Sqlite => sqlite,
+        dsms_store::Backend::Postgres => postgres,
+    }
+    .to_owned();
+    database
+        .read_blocking(move |conn| {
+            diesel::sql_query(sql)
+                .load::<Line>(conn)
+                .map_err(dsms_store::StoreError::from)
+        })
+        .expect("query")
+        .into_iter()
+        .map(|l| l.line)
+        .collect()
+}
+
+/// Everything seeded about incidents besides their own rows: comments, history, devices,
+/// pauses, SLA events and the search entries, one line per row in a fixed order.
+fn incident_records_of(env: &Env) -> Vec<String> {
+    let mut all = Vec::new();
+    for (sqlite, postgres) in [
+        (
+            "SELECT incident_id || '|' || author_id || '|' || body || '|' || internal || '|' || created_at AS line
+             FROM incident_comments ORDER BY id",
+            "SELECT incident_id || '|' || author_id || '|' || body || '|' || CASE WHEN internal THEN 1 ELSE 0 END
+                 || '|' || to_char(created_at, 'YYYY-MM-DD HH24:MI:SS') AS line
+             FROM incident_comments ORDER BY id",
+        ),
+        (
+            "SELECT entity_id || '|' || action || '|' || changes AS line FROM audit_log
+             WHERE entity_type = 'incident' ORDER BY id",
+            "SELECT entity_id || '|' || action || '|' || changes AS line FROM audit_log
+             WHERE entity_type = 'incident' ORDER BY id",
+        ),
+        (
+            "SELECT incident_id || '|' || device_id AS line FROM incident_devices
+             ORDER BY incident_id, device_id",
+            "SELECT incident_id || '|' || device_id AS line FROM incident_devices
+             ORDER BY incident_id, device_id",
+        ),
+        (
+            "SELECT incident_id || '|' || started_at || '|' || coalesce(ended_at, '') AS line
+             FROM incident_pauses ORDER BY incident_id, started_at",
+            "SELECT incident_id || '|' || to_char(started_at, 'YYYY-MM-DD HH24:MI:SS') || '|'
+                 || coalesce(to_char(ended_at, 'YYYY-MM-DD HH24:MI:SS'), '') AS line
+             FROM incident_pauses ORDER BY incident_id, started_at",
+        ),
+        (
+            "SELECT incident_id || '|' || clock || '|' || kind || '|' || fired_at AS line
+             FROM incident_sla_events ORDER BY incident_id, clock, kind",
+            "SELECT incident_id || '|' || clock || '|' || kind || '|'
+                 || to_char(fired_at, 'YYYY-MM-DD HH24:MI:SS') AS line
+             FROM incident_sla_events ORDER BY incident_id, clock, kind",
+        ),
+        (
+            "SELECT rowid || '|' || comments AS line FROM incident_search ORDER BY rowid",
+            "SELECT incident_id || '|' || document::text AS line FROM incident_search
+             ORDER BY incident_id",
+        ),
+    ] {
+        all.extend(lines(env, sqlite, postgres));
+    }
+    all
+}
+
 #[test]
 fn the_same_seed_gives_the_same_incidents_and_another_seed_different_ones() {
     let (first, second, other) = (Env::new(), Env::new(), Env::new());
@@ -196,6 +271,70 @@ fn the_same_seed_gives_the_same_incidents_and_another_seed_different_ones() {
     seed(&other, 500, 12);
     assert_eq!(incidents_of(&first), incidents_of(&second));
     assert_ne!(incidents_of(&first), incidents_of(&other));
+    let records = incident_records_of(&first);
+    assert!(records.len() > 3_000, "{} records", records.len());
+    assert_eq!(records, incident_records_of(&second));
+    assert_ne!(records, incident_records_of(&other));
+}
+
+/// The seed builds the bulk tables' secondary indexes after loading them: the seeded database
+/// ends with exactly the indexes the migrations made, and the text index answers for every
+/// incident's public comments.
+#[test]
+fn a_seeded_database_has_every_index_the_migrations_made() {
+    let (migrated, seeded) = (Env::new(), Env::new());
+    let output = migrated.run(&["migrate"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    seed(&seeded, 300, 3);
+    let indexes = |env: &Env| {
+        lines(
+            env,
+            "SELECT name || ': ' || sql AS line FROM sqlite_master
+             WHERE type = 'index' AND sql IS NOT NULL ORDER BY name",
+            "SELECT indexname || ': ' || indexdef AS line FROM pg_indexes
+             WHERE schemaname = current_schema() ORDER BY indexname",
+        )
+    };
+    let expected = indexes(&migrated);
+    assert!(
+        expected
+            .iter()
+            .any(|i| i.starts_with("incidents_status_priority")),
+        "{expected:?}"
+    );
+    assert_eq!(indexes(&seeded), expected);
+
+    // Each incident's search entry holds its public comments, in order, and no work note.
+    let searched = lines(
+        &seeded,
+        "SELECT rowid || '|' || comments AS line FROM incident_search ORDER BY rowid",
+        "SELECT i.incident_id || '|' || (i.document = setweight(to_tsvector('english', n.title), 'A')
+             || to_tsvector('english', n.description)
+             || to_tsvector('english', coalesce((SELECT string_agg(body, E'\\n' ORDER BY c.id)
+                 FROM incident_comments c WHERE c.incident_id = n.id AND NOT c.internal), '')))::text AS line
+         FROM incident_search i JOIN incidents n ON n.id = i.incident_id ORDER BY i.incident_id",
+    );
+    assert_eq!(searched.len(), 300);
+    let public = lines(
+        &seeded,
+        "SELECT i.id || '|' || coalesce((SELECT group_concat(body, char(10)) FROM (
+             SELECT body FROM incident_comments c WHERE c.incident_id = i.id AND NOT c.internal
+             ORDER BY c.id)), '') AS line FROM incidents i ORDER BY i.id",
+        "SELECT id || '|true' AS line FROM incidents ORDER BY id",
+    );
+    assert_eq!(searched, public);
+    let with_two = lines(
+        &seeded,
+        "SELECT CAST(count(*) AS TEXT) AS line FROM (SELECT incident_id FROM incident_comments
+         WHERE NOT internal GROUP BY incident_id HAVING count(*) > 1)",
+        "SELECT count(*)::text AS line FROM (SELECT incident_id FROM incident_comments
+         WHERE NOT internal GROUP BY incident_id HAVING count(*) > 1) t",
+    );
+    assert_ne!(with_two, ["0"], "some incident has two public comments");
 }
 
 #[test]
