@@ -9,18 +9,26 @@
 //! Depends on `dsms-core`, `dsms-store` and `dsms-notify` only (it reads the incident tables
 //! through its own queries, never through `dsms-incident`); knows nothing of HTTP.
 
+mod availability;
 mod catalogue;
+mod cells;
 mod chart;
 mod error;
 mod facts;
+mod hub_reports;
 mod params;
 mod policy;
 mod raster;
+mod requests;
+mod rollup;
 mod schedule;
 mod service;
 mod store;
+mod store_hubs;
+mod store_requests;
 mod table;
 
+pub use availability::{AvailabilitySample, MaintenanceWindow, NewMaintenanceWindow};
 pub use catalogue::{PARAMETERS, ParameterDoc, REPORTS, ReportDefinition, ReportName};
 pub use error::ReportError;
 pub use params::{Dimension, Granularity, ReportParams, ReportQuery};

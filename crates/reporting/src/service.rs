@@ -14,10 +14,11 @@ use dsms_store::{Db, DbConnection, StoreError, timestamp};
 use crate::catalogue::{REPORTS, ReportDefinition, ReportName};
 use crate::error::ReportError;
 use crate::facts::{self, IncidentFacts};
-use crate::params::{Dimension, Granularity, ReportParams, ReportQuery};
+use crate::params::{Dimension, Granularity, ReportParams, ReportQuery, next_period};
 use crate::policy::ReportPolicy;
+use crate::rollup::Totals;
 use crate::schedule::Cadence;
-use crate::store::{self, DeviceRow, NewSubscriptionRow, SubscriptionRow};
+use crate::store::{self, Clock, DeviceRow, NewSubscriptionRow, SubscriptionRow};
 use crate::table::{ChartSpec, Column, ColumnKind, ReportTable, Value};
 
 /// How many incidents one unit of work brings up to date.
@@ -133,20 +134,42 @@ fn share(part: i64, whole: i64) -> Value {
     }
 }
 
-fn minutes(seconds: &[i64]) -> (Value, Value) {
-    if seconds.is_empty() {
-        return (Value::Null, Value::Null);
-    }
-    let mut sorted = seconds.to_vec();
-    sorted.sort_unstable();
-    let n = sorted.len();
-    let mean = sorted.iter().map(|s| *s as f64).sum::<f64>() / n as f64 / 60.0;
-    let median = if n % 2 == 1 {
-        sorted[n / 2] as f64
+/// The mean in minutes of `count` clock times summing to `seconds`.
+fn mean_minutes(seconds: i64, count: i64) -> Value {
+    if count == 0 {
+        Value::Null
     } else {
-        (sorted[n / 2 - 1] + sorted[n / 2]) as f64 / 2.0
-    } / 60.0;
-    (Value::Decimal(mean), Value::Decimal(median))
+        Value::Decimal(seconds as f64 / count as f64 / 60.0)
+    }
+}
+
+/// The median in minutes of the `count` clock times of `priority` resolved in `days`: the
+/// middle one, or the mean of the middle two, read in order from the facts.
+fn median_minutes(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    params: &ReportParams,
+    priority: i32,
+    days: (NaiveDate, NaiveDate),
+    clock: Clock,
+    count: i64,
+) -> Result<Value, StoreError> {
+    if count == 0 {
+        return Ok(Value::Null);
+    }
+    let (offset, limit) = if count % 2 == 1 {
+        (count / 2, 1)
+    } else {
+        (count / 2 - 1, 2)
+    };
+    let middle = store::ordered_seconds(
+        conn, principal, params, priority, days, clock, offset, limit,
+    )?;
+    if middle.is_empty() {
+        return Ok(Value::Null);
+    }
+    let sum: i64 = middle.iter().sum();
+    Ok(Value::Decimal(sum as f64 / middle.len() as f64 / 60.0))
 }
 
 fn instant(t: NaiveDateTime) -> String {
@@ -171,8 +194,14 @@ impl Reports {
         &self.inner.policy
     }
 
-    fn now(&self) -> DateTime<Utc> {
+    /// Now, by the service's clock.
+    pub(crate) fn now(&self) -> DateTime<Utc> {
         self.inner.clock.now()
+    }
+
+    /// The database, for the reports kept in their own modules.
+    pub(crate) fn db(&self) -> &Db {
+        &self.inner.db
     }
 
     /// Today in the calendar's zone.
@@ -285,6 +314,28 @@ impl Reports {
             ReportName::Volumes => Self::volumes(conn, principal, params),
             ReportName::ReopenRate => Self::reopen_rate(conn, principal, params),
             ReportName::NetworkDiagnostics => self.diagnostics(conn, principal, params, now),
+            ReportName::RequestFulfilment => {
+                crate::requests::fulfilment(conn, principal, params, &self.inner.policy)
+            }
+            ReportName::HubForecastAccuracy => crate::hub_reports::forecast_accuracy(
+                conn,
+                principal,
+                params,
+                &self.inner.policy,
+                now.with_timezone(&self.inner.policy.zone).date_naive(),
+            ),
+            ReportName::HubDeliveryOtif => {
+                crate::hub_reports::delivery_otif(conn, principal, params)
+            }
+            ReportName::HubReturns => {
+                crate::hub_reports::returns(conn, principal, params, &self.inner.policy)
+            }
+            ReportName::HubFaultConfirmation => {
+                crate::hub_reports::fault_confirmation(conn, principal, params, &self.inner.policy)
+            }
+            ReportName::Availability => {
+                crate::availability::report(conn, params, &self.inner.policy, now)
+            }
         }
     }
 
@@ -303,14 +354,12 @@ impl Reports {
     ) -> Result<ReportTable, ReportError> {
         // (period, priority) -> (met, missed)
         let mut counts: BTreeMap<(NaiveDate, i32), (i64, i64)> = BTreeMap::new();
-        for (day, priority, met, n) in store::resolution_outcomes(conn, principal, params)? {
-            let Some(day) = day else { continue };
-            let slot = counts.entry((params.period_of(day), priority)).or_default();
-            if met == Some(true) {
-                slot.0 += n;
-            } else {
-                slot.1 += n;
-            }
+        for row in store::period_totals(conn, principal, params, None)? {
+            let slot = counts
+                .entry((params.period_of(row.period_start), row.priority))
+                .or_default();
+            slot.0 += row.totals.resolution_met;
+            slot.1 += row.totals.resolved - row.totals.resolution_met;
         }
         let mut rows = Vec::new();
         for period in params.periods() {
@@ -390,14 +439,11 @@ impl Reports {
         params: &ReportParams,
     ) -> Result<ReportTable, ReportError> {
         let mut raised: BTreeMap<NaiveDate, i64> = BTreeMap::new();
-        for (day, n) in store::raised_per_day(conn, principal, params)? {
-            *raised.entry(params.period_of(day)).or_default() += n;
-        }
         let mut resolved: BTreeMap<NaiveDate, i64> = BTreeMap::new();
-        for (day, _, n) in store::resolved_per_day(conn, principal, params)? {
-            if let Some(day) = day {
-                *resolved.entry(params.period_of(day)).or_default() += n;
-            }
+        for row in store::period_totals(conn, principal, params, None)? {
+            let period = params.period_of(row.period_start);
+            *raised.entry(period).or_default() += row.totals.raised;
+            *resolved.entry(period).or_default() += row.totals.resolved;
         }
         let rows = params
             .periods()
@@ -507,34 +553,33 @@ impl Reports {
         principal: &Principal,
         params: &ReportParams,
     ) -> Result<ReportTable, ReportError> {
-        // (period, priority) -> (resolved, response seconds, resolution seconds)
-        type Samples = (i64, Vec<i64>, Vec<i64>);
-        let mut samples: BTreeMap<(NaiveDate, i32), Samples> = BTreeMap::new();
-        for (day, priority, response, resolution) in store::resolved_times(conn, principal, params)?
-        {
-            let Some(day) = day else { continue };
-            let slot = samples
-                .entry((params.period_of(day), priority))
-                .or_default();
-            slot.0 += 1;
-            slot.1.extend(response);
-            slot.2.extend(resolution);
+        let mut totals: BTreeMap<(NaiveDate, i32), Totals> = BTreeMap::new();
+        for row in store::period_totals(conn, principal, params, None)? {
+            totals
+                .entry((params.period_of(row.period_start), row.priority))
+                .or_default()
+                .add(&row.totals, 1);
         }
         let mut rows = Vec::new();
         for period in params.periods() {
+            // The days of this period inside the report's.
+            let days = (
+                period.max(params.from),
+                (next_period(period, params.granularity) - Duration::days(1)).min(params.to),
+            );
             for priority in 1..=5 {
-                let empty = (0, Vec::new(), Vec::new());
-                let (count, response, resolution) =
-                    samples.get(&(period, priority)).unwrap_or(&empty);
-                let (mean_response, median_response) = minutes(response);
-                let (mean_resolution, median_resolution) = minutes(resolution);
+                let t = totals.get(&(period, priority)).copied().unwrap_or_default();
+                let mut median =
+                    |clock, n| median_minutes(conn, principal, params, priority, days, clock, n);
+                let median_response = median(Clock::Response, t.response_count)?;
+                let median_resolution = median(Clock::Resolution, t.resolution_count)?;
                 rows.push(vec![
                     Self::period_label(params, period),
                     text(priority.to_string()),
-                    Value::Integer(*count),
-                    mean_response,
+                    Value::Integer(t.resolved),
+                    mean_minutes(t.response_seconds, t.response_count),
                     median_response,
-                    mean_resolution,
+                    mean_minutes(t.resolution_seconds, t.resolution_count),
                     median_resolution,
                 ]);
             }
@@ -583,7 +628,18 @@ impl Reports {
         params: &ReportParams,
     ) -> Result<ReportTable, ReportError> {
         let mut counts: BTreeMap<(NaiveDate, String), i64> = BTreeMap::new();
-        let raw = store::raised_by(conn, principal, params, params.by)?;
+        let raw: Vec<(NaiveDate, Option<String>, i64)> =
+            store::period_totals(conn, principal, params, Some(params.by))?
+                .into_iter()
+                .map(|row| {
+                    let value = if params.by == Dimension::Priority {
+                        Some(row.priority.to_string())
+                    } else {
+                        row.value
+                    };
+                    (row.period_start, value, row.totals.raised)
+                })
+                .collect();
         let names: HashMap<String, String> = if params.by == Dimension::Organisation {
             let ids: Vec<i64> = raw
                 .iter()
@@ -605,8 +661,11 @@ impl Reports {
             };
             *counts.entry((params.period_of(day), value)).or_default() += n;
         }
+        // Rows of incidents resolved but not raised in the period, or whose every incident has
+        // moved to another value, total nothing raised.
         let rows = counts
             .into_iter()
+            .filter(|(_, n)| *n > 0)
             .map(|((period, value), n)| {
                 vec![
                     Self::period_label(params, period),
@@ -641,13 +700,12 @@ impl Reports {
         params: &ReportParams,
     ) -> Result<ReportTable, ReportError> {
         let mut counts: BTreeMap<NaiveDate, (i64, i64)> = BTreeMap::new();
-        for (day, reopened, n) in store::resolved_per_day(conn, principal, params)? {
-            let Some(day) = day else { continue };
-            let slot = counts.entry(params.period_of(day)).or_default();
-            slot.0 += n;
-            if reopened {
-                slot.1 += n;
-            }
+        for row in store::period_totals(conn, principal, params, None)? {
+            let slot = counts
+                .entry(params.period_of(row.period_start))
+                .or_default();
+            slot.0 += row.totals.resolved;
+            slot.1 += row.totals.reopened;
         }
         let rows = params
             .periods()

@@ -3,9 +3,10 @@
 //! organisation-owned rows is scoped to what the caller may see.
 
 use chrono::{NaiveDate, NaiveDateTime};
-use diesel::dsl::{count_star, max};
+use diesel::dsl::{count_star, max, sql};
 use diesel::prelude::*;
-use diesel::sql_types::Bool;
+use diesel::sql_types::{BigInt, Bool};
+use diesel::upsert::excluded;
 use dsms_core::Principal;
 use dsms_store::schema::{
     incident_details, incident_devices, incident_pauses, incidents, network_devices, organisations,
@@ -15,6 +16,8 @@ use dsms_store::{DbBackend, DbConnection, StoreError, scoped};
 
 use crate::facts::{IncidentFacts, IncidentSource, Pause};
 use crate::params::{Dimension, ReportParams};
+use crate::rollup::schema::report_rollup as rollup_t;
+use crate::rollup::{self, Contributor, Totals};
 
 /// Inserts `rows` in one statement. Multi-row inserts are not part of what diesel's
 /// multi-backend connection speaks, so each backend gets the statement in its own dialect.
@@ -63,12 +66,6 @@ type SourceRow = (
     i64,
     NaiveDateTime,
 );
-
-/// Resolved incidents counted per local day, priority and whether the target was met.
-pub(crate) type OutcomeCount = (Option<NaiveDate>, i32, Option<bool>, i64);
-
-/// A resolved incident's local day, priority, and response and resolution clock seconds.
-pub(crate) type ResolvedTimes = (Option<NaiveDate>, i32, Option<i64>, Option<i64>);
 
 /// The last incident change the facts have caught up with.
 pub(crate) fn facts_watermark(
@@ -162,13 +159,73 @@ pub(crate) fn pauses_of(
         .collect())
 }
 
-/// Replaces the facts of the incidents in `all`.
+/// An old fact as deleted, with what the report totals counted of it.
+type RemovedFact = (
+    i64,
+    i32,
+    String,
+    Option<String>,
+    NaiveDate,
+    Option<NaiveDate>,
+    Option<i64>,
+    Option<i64>,
+    Option<bool>,
+    bool,
+);
+
+fn contributor(f: &IncidentFacts) -> Contributor {
+    Contributor {
+        organisation_id: f.organisation_id,
+        priority: f.priority,
+        category: f.category.clone(),
+        assignment_group: f.assignment_group.clone(),
+        created_on: f.created_on,
+        resolved_on: f.resolved_on,
+        response_seconds: f.response_seconds,
+        resolution_seconds: f.resolution_seconds,
+        resolution_met: f.resolution_met,
+        reopened: f.reopened,
+    }
+}
+
+/// Replaces the facts of the incidents in `all`, and moves the report totals by the
+/// difference between the facts removed and those added (in the caller's transaction, so
+/// totals and facts never disagree).
 pub(crate) fn replace_facts(
     conn: &mut DbConnection,
     all: &[IncidentFacts],
 ) -> Result<(), StoreError> {
     let ids: Vec<i64> = all.iter().map(|f| f.incident_id).collect();
-    diesel::delete(facts::table.filter(facts::incident_id.eq_any(&ids))).execute(conn)?;
+    let removed: Vec<RemovedFact> =
+        diesel::delete(facts::table.filter(facts::incident_id.eq_any(&ids)))
+            .returning((
+                facts::organisation_id,
+                facts::priority,
+                facts::category,
+                facts::assignment_group,
+                facts::created_on,
+                facts::resolved_on,
+                facts::response_seconds,
+                facts::resolution_seconds,
+                facts::resolution_met,
+                facts::reopened,
+            ))
+            .get_results(conn)?;
+    let removed: Vec<Contributor> = removed
+        .into_iter()
+        .map(|r| Contributor {
+            organisation_id: r.0,
+            priority: r.1,
+            category: r.2,
+            assignment_group: r.3,
+            created_on: r.4,
+            resolved_on: r.5,
+            response_seconds: r.6,
+            resolution_seconds: r.7,
+            resolution_met: r.8,
+            reopened: r.9,
+        })
+        .collect();
     let rows: Vec<FactsRow<'_>> = all
         .iter()
         .map(|f| FactsRow {
@@ -192,15 +249,100 @@ pub(crate) fn replace_facts(
     for chunk in rows.chunks(500) {
         insert_many!(conn, facts::table, chunk)?;
     }
+    let added: Vec<Contributor> = all.iter().map(contributor).collect();
+    let change = rollup::delta(&removed, &added);
+    let rows: Vec<RollupRow<'_>> = change
+        .iter()
+        .map(|(key, t)| RollupRow {
+            grain: key.grain,
+            period_start: key.period_start,
+            organisation_id: key.organisation_id,
+            priority: key.priority,
+            category: &key.category,
+            assignment_group: &key.assignment_group,
+            raised: t.raised,
+            resolved: t.resolved,
+            resolution_met: t.resolution_met,
+            reopened: t.reopened,
+            response_count: t.response_count,
+            response_seconds: t.response_seconds,
+            resolution_count: t.resolution_count,
+            resolution_seconds: t.resolution_seconds,
+        })
+        .collect();
+    // Adds to a row, or inserts it when new.
+    macro_rules! upsert {
+        ($values:expr) => {
+            diesel::insert_into(rollup_t::table)
+                .values($values)
+                .on_conflict((
+                    rollup_t::grain,
+                    rollup_t::period_start,
+                    rollup_t::organisation_id,
+                    rollup_t::priority,
+                    rollup_t::category,
+                    rollup_t::assignment_group,
+                ))
+                .do_update()
+                .set((
+                    rollup_t::raised.eq(rollup_t::raised + excluded(rollup_t::raised)),
+                    rollup_t::resolved.eq(rollup_t::resolved + excluded(rollup_t::resolved)),
+                    rollup_t::resolution_met
+                        .eq(rollup_t::resolution_met + excluded(rollup_t::resolution_met)),
+                    rollup_t::reopened.eq(rollup_t::reopened + excluded(rollup_t::reopened)),
+                    rollup_t::response_count
+                        .eq(rollup_t::response_count + excluded(rollup_t::response_count)),
+                    rollup_t::response_seconds
+                        .eq(rollup_t::response_seconds + excluded(rollup_t::response_seconds)),
+                    rollup_t::resolution_count
+                        .eq(rollup_t::resolution_count + excluded(rollup_t::resolution_count)),
+                    rollup_t::resolution_seconds
+                        .eq(rollup_t::resolution_seconds + excluded(rollup_t::resolution_seconds)),
+                ))
+        };
+    }
+    match conn {
+        // One statement per 500 rows saves round trips to the server.
+        DbConnection::Pg(c) => {
+            for chunk in rows.chunks(500) {
+                upsert!(chunk).execute(c)?;
+            }
+        }
+        // diesel has no multi-row upsert for SQLite; a statement per row costs no round trip.
+        DbConnection::Sqlite(c) => {
+            for row in &rows {
+                upsert!(row).execute(c)?;
+            }
+        }
+    }
     Ok(())
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = rollup_t)]
+struct RollupRow<'a> {
+    grain: &'a str,
+    period_start: NaiveDate,
+    organisation_id: i64,
+    priority: i32,
+    category: &'a str,
+    assignment_group: &'a str,
+    raised: i64,
+    resolved: i64,
+    resolution_met: i64,
+    reopened: i64,
+    response_count: i64,
+    response_seconds: i64,
+    resolution_count: i64,
+    resolution_seconds: i64,
 }
 
 /// A condition on the facts table.
 type FactCondition = Box<dyn BoxableExpression<facts::table, DbBackend, SqlType = Bool>>;
 
-/// The facts the caller may see, narrowed by the report's filters. Aggregates group unboxed
-/// queries (diesel cannot group a boxed one), so the tenant rule of `scoped!` is applied here as
-/// a condition: organisations see only their own rows, operator staff every row.
+/// The facts the caller may see, narrowed by the report's filters. The tenant rule of
+/// `scoped!` is applied as a condition: organisations see only their own rows, operator staff
+/// every row.
 fn scoped_facts(principal: &Principal, params: &ReportParams) -> FactCondition {
     let mut condition: FactCondition = Box::new(true.into_sql::<Bool>());
     for organisation in [principal.visible_organisation(), params.organisation_id]
@@ -221,110 +363,196 @@ fn scoped_facts(principal: &Principal, params: &ReportParams) -> FactCondition {
     condition
 }
 
-/// Incidents resolved in the period per local day, priority and whether the resolution target
-/// was met.
-pub(crate) fn resolution_outcomes(
-    conn: &mut DbConnection,
-    principal: &Principal,
-    params: &ReportParams,
-) -> Result<Vec<OutcomeCount>, StoreError> {
-    Ok(facts::table
-        .filter(scoped_facts(principal, params))
-        .filter(facts::resolved_on.between(params.from, params.to))
-        .group_by((facts::resolved_on, facts::priority, facts::resolution_met))
-        .select((
-            facts::resolved_on,
-            facts::priority,
-            facts::resolution_met,
-            count_star(),
-        ))
-        .load(conn)?)
+/// A condition on the report totals.
+type RollupCondition = Box<dyn BoxableExpression<rollup_t::table, DbBackend, SqlType = Bool>>;
+
+/// The report totals the caller may see over the report's period, narrowed by its filters (the
+/// tenant rule as in [`scoped_facts`]). Whole months inside the period are read from month
+/// rows when the report counts per month, the rest from day rows.
+fn scoped_rollup(principal: &Principal, params: &ReportParams) -> RollupCondition {
+    let mut spans: RollupCondition = Box::new(false.into_sql::<Bool>());
+    for span in rollup::spans(params.from, params.to, params.granularity) {
+        spans = Box::new(
+            spans.or(rollup_t::grain
+                .eq(span.grain)
+                .and(rollup_t::period_start.between(span.first, span.last))),
+        );
+    }
+    let mut condition: RollupCondition = spans;
+    for organisation in [principal.visible_organisation(), params.organisation_id]
+        .into_iter()
+        .flatten()
+    {
+        condition = Box::new(condition.and(rollup_t::organisation_id.eq(organisation)));
+    }
+    if let Some(priority) = params.priority {
+        condition = Box::new(condition.and(rollup_t::priority.eq(priority)));
+    }
+    if let Some(category) = params.category.clone() {
+        condition = Box::new(condition.and(rollup_t::category.eq(category)));
+    }
+    if let Some(group) = params.group.clone() {
+        condition = Box::new(condition.and(rollup_t::assignment_group.eq(group)));
+    }
+    condition
 }
 
-/// Incidents raised in the period per local day.
-pub(crate) fn raised_per_day(
-    conn: &mut DbConnection,
-    principal: &Principal,
-    params: &ReportParams,
-) -> Result<Vec<(NaiveDate, i64)>, StoreError> {
-    Ok(facts::table
-        .filter(scoped_facts(principal, params))
-        .filter(facts::created_on.between(params.from, params.to))
-        .group_by(facts::created_on)
-        .select((facts::created_on, count_star()))
-        .load(conn)?)
+/// Report totals of one period start (a day, or a month's first day), priority and, when
+/// asked for, value of another dimension (as text; none for no resolver group).
+#[derive(Debug, Clone)]
+pub(crate) struct PeriodTotals {
+    pub period_start: NaiveDate,
+    pub priority: i32,
+    pub value: Option<String>,
+    pub totals: Totals,
 }
 
-/// Incidents resolved in the period per local day and whether they were ever reopened.
-pub(crate) fn resolved_per_day(
-    conn: &mut DbConnection,
-    principal: &Principal,
-    params: &ReportParams,
-) -> Result<Vec<(Option<NaiveDate>, bool, i64)>, StoreError> {
-    Ok(facts::table
-        .filter(scoped_facts(principal, params))
-        .filter(facts::resolved_on.between(params.from, params.to))
-        .group_by((facts::resolved_on, facts::reopened))
-        .select((facts::resolved_on, facts::reopened, count_star()))
-        .load(conn)?)
+/// The eight sums of a group of total rows, as `BIGINT` on both databases (PostgreSQL's own
+/// `SUM` of a `BIGINT` is a `NUMERIC`).
+macro_rules! sums {
+    () => {
+        (
+            sql::<BigInt>("CAST(SUM(raised) AS BIGINT)"),
+            sql::<BigInt>("CAST(SUM(resolved) AS BIGINT)"),
+            sql::<BigInt>("CAST(SUM(resolution_met) AS BIGINT)"),
+            sql::<BigInt>("CAST(SUM(reopened) AS BIGINT)"),
+            sql::<BigInt>("CAST(SUM(response_count) AS BIGINT)"),
+            sql::<BigInt>("CAST(SUM(response_seconds) AS BIGINT)"),
+            sql::<BigInt>("CAST(SUM(resolution_count) AS BIGINT)"),
+            sql::<BigInt>("CAST(SUM(resolution_seconds) AS BIGINT)"),
+        )
+    };
 }
 
-/// Response and resolution clock times of incidents resolved in the period.
-pub(crate) fn resolved_times(
-    conn: &mut DbConnection,
-    principal: &Principal,
-    params: &ReportParams,
-) -> Result<Vec<ResolvedTimes>, StoreError> {
-    Ok(facts::table
-        .filter(scoped_facts(principal, params))
-        .filter(facts::resolved_on.between(params.from, params.to))
-        .select((
-            facts::resolved_on,
-            facts::priority,
-            facts::response_seconds,
-            facts::resolution_seconds,
-        ))
-        .load(conn)?)
+type Sums = (i64, i64, i64, i64, i64, i64, i64, i64);
+
+fn totals(s: Sums) -> Totals {
+    Totals {
+        raised: s.0,
+        resolved: s.1,
+        resolution_met: s.2,
+        reopened: s.3,
+        response_count: s.4,
+        response_seconds: s.5,
+        resolution_count: s.6,
+        resolution_seconds: s.7,
+    }
 }
 
-/// Incidents raised in the period per local day and value of `by` (as text; none for
-/// incidents with no resolver group).
-pub(crate) fn raised_by(
+/// The report totals over the period per period start and priority, and per value of `by`
+/// too when given (priority needs no more).
+pub(crate) fn period_totals(
     conn: &mut DbConnection,
     principal: &Principal,
     params: &ReportParams,
-    by: Dimension,
-) -> Result<Vec<(NaiveDate, Option<String>, i64)>, StoreError> {
-    let query = facts::table
-        .filter(scoped_facts(principal, params))
-        .filter(facts::created_on.between(params.from, params.to));
+    by: Option<Dimension>,
+) -> Result<Vec<PeriodTotals>, StoreError> {
+    let query = rollup_t::table.filter(scoped_rollup(principal, params));
+    let row = |period_start, priority, value, sums| PeriodTotals {
+        period_start,
+        priority,
+        value,
+        totals: totals(sums),
+    };
     Ok(match by {
-        Dimension::Category => query
-            .group_by((facts::created_on, facts::category))
-            .select((facts::created_on, facts::category, count_star()))
-            .load::<(NaiveDate, String, i64)>(conn)?
+        None | Some(Dimension::Priority) => query
+            .group_by((rollup_t::period_start, rollup_t::priority))
+            .select((rollup_t::period_start, rollup_t::priority, sums!()))
+            .load::<(NaiveDate, i32, Sums)>(conn)?
             .into_iter()
-            .map(|(d, v, n)| (d, Some(v), n))
+            .map(|(d, p, s)| row(d, p, None, s))
             .collect(),
-        Dimension::Group => query
-            .group_by((facts::created_on, facts::assignment_group))
-            .select((facts::created_on, facts::assignment_group, count_star()))
-            .load(conn)?,
-        Dimension::Organisation => query
-            .group_by((facts::created_on, facts::organisation_id))
-            .select((facts::created_on, facts::organisation_id, count_star()))
-            .load::<(NaiveDate, i64, i64)>(conn)?
+        Some(Dimension::Category) => query
+            .group_by((
+                rollup_t::period_start,
+                rollup_t::priority,
+                rollup_t::category,
+            ))
+            .select((
+                rollup_t::period_start,
+                rollup_t::priority,
+                rollup_t::category,
+                sums!(),
+            ))
+            .load::<(NaiveDate, i32, String, Sums)>(conn)?
             .into_iter()
-            .map(|(d, v, n)| (d, Some(v.to_string()), n))
+            .map(|(d, p, v, s)| row(d, p, Some(v), s))
             .collect(),
-        Dimension::Priority => query
-            .group_by((facts::created_on, facts::priority))
-            .select((facts::created_on, facts::priority, count_star()))
-            .load::<(NaiveDate, i32, i64)>(conn)?
+        Some(Dimension::Group) => query
+            .group_by((
+                rollup_t::period_start,
+                rollup_t::priority,
+                rollup_t::assignment_group,
+            ))
+            .select((
+                rollup_t::period_start,
+                rollup_t::priority,
+                rollup_t::assignment_group,
+                sums!(),
+            ))
+            .load::<(NaiveDate, i32, String, Sums)>(conn)?
             .into_iter()
-            .map(|(d, v, n)| (d, Some(v.to_string()), n))
+            .map(|(d, p, v, s)| row(d, p, Some(v).filter(|v| !v.is_empty()), s))
+            .collect(),
+        Some(Dimension::Organisation) => query
+            .group_by((
+                rollup_t::period_start,
+                rollup_t::priority,
+                rollup_t::organisation_id,
+            ))
+            .select((
+                rollup_t::period_start,
+                rollup_t::priority,
+                rollup_t::organisation_id,
+                sums!(),
+            ))
+            .load::<(NaiveDate, i32, i64, Sums)>(conn)?
+            .into_iter()
+            .map(|(d, p, v, s)| row(d, p, Some(v.to_string()), s))
             .collect(),
     })
+}
+
+/// Which clock a median is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Clock {
+    Response,
+    Resolution,
+}
+
+/// Up to `limit` clock times (seconds), in ascending order from the `offset`-th, of the
+/// incidents of `priority` resolved from `first` to `last` that the caller may see under the
+/// report's filters. Read in clock-time order from the facts: a median needs the values.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn ordered_seconds(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    params: &ReportParams,
+    priority: i32,
+    (first, last): (NaiveDate, NaiveDate),
+    clock: Clock,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<i64>, StoreError> {
+    let query = facts::table
+        .filter(scoped_facts(principal, params))
+        .filter(facts::priority.eq(priority))
+        .filter(facts::resolved_on.between(first, last))
+        .offset(offset)
+        .limit(limit);
+    let values: Vec<Option<i64>> = match clock {
+        Clock::Response => query
+            .filter(facts::response_seconds.is_not_null())
+            .order(facts::response_seconds.asc())
+            .select(facts::response_seconds)
+            .load(conn)?,
+        Clock::Resolution => query
+            .filter(facts::resolution_seconds.is_not_null())
+            .order(facts::resolution_seconds.asc())
+            .select(facts::resolution_seconds)
+            .load(conn)?,
+    };
+    Ok(values.into_iter().flatten().collect())
 }
 
 /// The names of organisations `ids`.
