@@ -17,6 +17,18 @@ dsms_core::text_enum! {
         ReopenRate => "reopen-rate",
         /// Incidents affecting the caller's organisation or the devices it is responsible for.
         NetworkDiagnostics => "network-diagnostics",
+        /// Service requests raised and fulfilled per catalogue item, times to fulfil, met/missed.
+        RequestFulfilment => "request-fulfilment",
+        /// Hubs ordered against the forecast in force per delivery month, variant and region.
+        HubForecastAccuracy => "hub-forecast-accuracy",
+        /// Accepted hub orders delivered on time and in full per delivery month.
+        HubDeliveryOtif => "hub-delivery-otif",
+        /// Returned hubs per period, variant and reason, faulty or not.
+        HubReturns => "hub-returns",
+        /// The share of faulty returned hubs whose analysis confirmed the fault.
+        HubFaultConfirmation => "hub-fault-confirmation",
+        /// The self-service interface's availability: unplanned downtime minutes per month.
+        Availability => "availability",
     }
 }
 
@@ -61,7 +73,7 @@ pub const PARAMETERS: &[ParameterDoc] = &[
     },
     ParameterDoc {
         name: "by",
-        description: "volumes: group by category, organisation (operator staff), group or priority (default category)",
+        description: "volumes: group by category, organisation (operator staff), group or priority (default category); request and hub reports: organisation gives one row per organisation (operator staff compare organisations; others see only their own)",
     },
     ParameterDoc {
         name: "status",
@@ -73,7 +85,7 @@ pub const PARAMETERS: &[ParameterDoc] = &[
     },
     ParameterDoc {
         name: "region",
-        description: "network-diagnostics: only incidents in this region",
+        description: "network-diagnostics: only incidents in this region; hub reports: only hub variants of this region (north, central or south)",
     },
 ];
 
@@ -163,6 +175,58 @@ pub const REPORTS: &[ReportDefinition] = &[
             "region",
         ],
     },
+    ReportDefinition {
+        name: ReportName::RequestFulfilment,
+        title: "Request fulfilment",
+        description: "Per period and catalogue item: service requests raised in the period, requests fulfilled in the period, the mean and median time to fulfil them in working minutes as their SLA clock counts it (working hours of the business calendar, a working day of the target being the configured working time, paused while the organisation's own administrator has yet to approve), and how many were fulfilled within the form version's target (met) or not (missed). Rejected and cancelled requests count as raised only.",
+        parameters: OPERATIONS,
+    },
+    ReportDefinition {
+        name: ReportName::HubForecastAccuracy,
+        title: "Hub forecast accuracy",
+        description: "Per delivery month in the period, variant and region: the hubs in the forecast in force (for each supplier the latest forecast submitted before the month's order cut-off, the cut-off of the ordering rules in force today), the hubs ordered for that month (orders not rejected or cancelled), and ordered divided by forecast. Months are delivery months; granularity is ignored.",
+        parameters: HUBS_MONTHLY,
+    },
+    ReportDefinition {
+        name: ReportName::HubDeliveryOtif,
+        title: "Hub delivery on time in full",
+        description: "Per delivery month in the period, the hub orders the operator accepted, the hubs they ordered, how many were delivered on time (consignments carrying the whole quantity have agreed delivery dates inside the delivery month), in full (the whole quantity dispatched, every consignment's receipt confirmed, no shortage or damage reported), and both, with the share on time in full and the orders still awaiting the receiver's confirmation. Granularity is ignored.",
+        parameters: HUBS_MONTHLY,
+    },
+    ReportDefinition {
+        name: ReportName::HubReturns,
+        title: "Hub returns",
+        description: "Per period (of the day the return was asked for), variant and reason: the hubs (serial numbers) returned, classed faulty or no-fault by their reason.",
+        parameters: HUBS,
+    },
+    ReportDefinition {
+        name: ReportName::HubFaultConfirmation,
+        title: "Hub fault confirmation",
+        description: "Per period (of the day the return was asked for) and variant: faulty hubs returned, how many have been analysed, how many of those the analysis confirmed as faulty or not, and the share confirmed of those analysed.",
+        parameters: HUBS,
+    },
+    ReportDefinition {
+        name: ReportName::Availability,
+        title: "Self-service interface availability",
+        description: "Per period (by default per calendar month): the minutes measured, the minutes of planned maintenance left out, the minutes of unplanned downtime and the share available. The server records every minute; a minute is down when no readiness check in it succeeded, when more than half the API requests answered in it were server errors, or when nothing was recorded for it (no server running). Measuring starts at the first minute recorded and ends a minute before now. The figures are the service's, the same for every organisation.",
+        parameters: &["from", "to", "granularity"],
+    },
+];
+
+/// Parameters of the request-fulfilment report.
+const OPERATIONS: &[&str] = &["from", "to", "granularity", "organisation_id", "by"];
+
+/// Parameters of hub reports per delivery month.
+const HUBS_MONTHLY: &[&str] = &["from", "to", "organisation_id", "by", "region"];
+
+/// Parameters of hub reports per period.
+const HUBS: &[&str] = &[
+    "from",
+    "to",
+    "granularity",
+    "organisation_id",
+    "by",
+    "region",
 ];
 
 impl ReportName {

@@ -1,7 +1,7 @@
 //! The rules reports measure against: the SLA targets per priority, the business calendar they
 //! run on, and the SEC performance measures with their target and minimum service levels.
 
-use chrono::Duration;
+use chrono::{Duration, NaiveDate};
 use chrono_tz::Tz;
 use dsms_core::calendar::BusinessCalendar;
 use dsms_core::sla::ClockHours;
@@ -53,6 +53,13 @@ pub struct ReportPolicy {
     pub zone: Tz,
     /// The SEC measures reported monthly.
     pub measures: Vec<SlaMeasure>,
+    /// The working time one "working day" of a service request's fulfilment target stands for,
+    /// as the service-request rules count it.
+    pub request_working_day: Duration,
+    /// The hub ordering rules' amendment cut-offs, in months before the delivery month, each
+    /// with the day its rule set took effect, oldest first: the forecast in force for a month is
+    /// the latest submitted before the cut-off of the rule set in force today.
+    pub hub_cutoffs: Vec<(NaiveDate, u32)>,
 }
 
 impl Default for ReportPolicy {
@@ -91,6 +98,8 @@ impl Default for ReportPolicy {
                     minimum: 0.80,
                 },
             ],
+            request_working_day: Duration::hours(10),
+            hub_cutoffs: vec![(NaiveDate::MIN, 3)],
         }
     }
 }
@@ -100,5 +109,16 @@ impl ReportPolicy {
     pub fn targets(&self, priority: i32) -> ClockTargets {
         let slot = usize::try_from(priority.clamp(1, 5) - 1).unwrap_or(4);
         self.targets[slot]
+    }
+
+    /// The hub amendment cut-off, in months before the delivery month, of the rule set in force
+    /// on `day` (the earliest set for days before any took effect).
+    pub fn hub_cutoff_months(&self, day: NaiveDate) -> u32 {
+        self.hub_cutoffs
+            .iter()
+            .rev()
+            .find(|(from, _)| *from <= day)
+            .or(self.hub_cutoffs.first())
+            .map_or(3, |(_, months)| *months)
     }
 }

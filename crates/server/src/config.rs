@@ -958,6 +958,13 @@ impl Config {
             calendar: incidents.calendar,
             zone,
             measures,
+            request_working_day: dsms_service_request::RequestPolicy::default().working_day,
+            hub_cutoffs: self
+                .hub_rules()?
+                .sets()
+                .iter()
+                .map(|s| (s.effective_from, s.amendment_cutoff_months))
+                .collect(),
         })
     }
 

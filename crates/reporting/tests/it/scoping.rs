@@ -30,7 +30,17 @@ fn every_report_shows_another_organisation_none_of_its_rows_or_names() {
             assert!(!text.contains("HUB-N-1"), "{name}: {text}");
         }
         let staff = everything(&w.run(&w.manager, *name, &query));
-        if *name != ReportName::Backlog {
+        // The backlog has no periods; request and hub reports read data this incident log does
+        // not hold (their own modules prove their scoping on data of their own).
+        let incident_report = !matches!(
+            name,
+            ReportName::RequestFulfilment
+                | ReportName::HubForecastAccuracy
+                | ReportName::HubDeliveryOtif
+                | ReportName::HubReturns
+                | ReportName::HubFaultConfirmation
+        );
+        if *name != ReportName::Backlog && incident_report {
             assert!(
                 staff.contains("Northern") || staff.contains("2026-11"),
                 "{name}: operator staff see everyone"

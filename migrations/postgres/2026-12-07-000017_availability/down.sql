@@ -1,0 +1,2 @@
+DROP TABLE maintenance_windows;
+DROP TABLE availability_samples;
