@@ -76,6 +76,15 @@ pub enum ApiError {
         /// Extra members, e.g. the allowed next states.
         extensions: serde_json::Map<String, serde_json::Value>,
     },
+    /// The action came after its window closed, e.g. a delivery confirmed after the
+    /// confirmation window (409).
+    #[error("{detail}")]
+    WindowClosed {
+        /// What was refused and why.
+        detail: String,
+        /// The last day the action was allowed (ISO date).
+        closed_on: String,
+    },
     /// `If-Match` named a stale version (412).
     #[error("{0}")]
     VersionMismatch(String),
@@ -131,6 +140,11 @@ impl ApiError {
             },
             extensions: match self {
                 Self::Conflict { extensions, .. } => extensions.clone(),
+                Self::WindowClosed { closed_on, .. } => {
+                    let mut extensions = serde_json::Map::new();
+                    extensions.insert("closed_on".into(), closed_on.clone().into());
+                    extensions
+                }
                 _ => serde_json::Map::new(),
             },
         }
@@ -147,6 +161,7 @@ impl ApiError {
             Self::NotFound => ("not-found", "Not found"),
             Self::MethodNotAllowed(_) => ("method-not-allowed", "Method not allowed"),
             Self::Conflict { .. } => ("conflict", "Conflict"),
+            Self::WindowClosed { .. } => ("window-closed", "Window closed"),
             Self::VersionMismatch(_) => ("version-mismatch", "Version mismatch"),
             Self::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
             Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
@@ -166,7 +181,7 @@ impl ResponseError for ApiError {
             Self::Forbidden(_) | Self::PasswordChangeRequired => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Conflict { .. } | Self::WindowClosed { .. } => StatusCode::CONFLICT,
             Self::VersionMismatch(_) => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,

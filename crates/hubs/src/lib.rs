@@ -10,6 +10,7 @@
 
 mod auxiliary;
 pub mod bulk;
+mod delivery_store;
 pub mod lifecycle;
 mod model;
 mod month;
@@ -22,7 +23,8 @@ pub use auxiliary::{
     OrderAuxiliary,
 };
 pub use lifecycle::{
-    Mover, ORDER_TRANSITIONS, OrderStatus, RETURN_TRANSITIONS, ReturnStatus, Transition,
+    DISCREPANCY_TRANSITIONS, DiscrepancyOutcome, DiscrepancyStatus, Mover, ORDER_TRANSITIONS,
+    OrderStatus, RETURN_TRANSITIONS, ReturnStatus, Transition,
 };
 pub use model::{
     Analysis, ComplianceStatus, Confirmation, Consignment, DeliveryLocation, Discrepancy,
@@ -34,7 +36,14 @@ pub use model::{
 };
 pub use month::{HubSerial, Month, SERIAL_RULE};
 pub use rules::{HubRules, ReturnCharges, RuleSet};
-pub use service::{EVENT_KIND, ForecastFilter, Hubs, OrderFilter, ReturnFilter};
+pub use model::{
+    ConsignmentPlan, DiscrepancyCase, DiscrepancyChanges, PlanLine, PlannedConsignment,
+    ShipmentNotice,
+};
+pub use service::{
+    DeliverySweepReport, DiscrepancyFilter, EVENT_KIND, ForecastFilter, Hubs, OrderFilter,
+    ReturnFilter,
+};
 
 /// An `Idempotency-Key` sent with a create, and how to render its response.
 pub type Idempotent<T> = dsms_store::idempotency::Idempotent<T>;

@@ -41,6 +41,32 @@ dsms_core::text_enum! {
     }
 }
 
+dsms_core::text_enum! {
+    /// Where a delivery discrepancy case stands.
+    DiscrepancyStatus {
+        /// Reported by the receiver, not yet looked at.
+        Open => "open",
+        /// The operator is looking into it.
+        Investigating => "investigating",
+        /// Settled with an outcome.
+        Settled => "settled",
+        /// Found without substance.
+        Rejected => "rejected",
+    }
+}
+
+dsms_core::text_enum! {
+    /// How the operator settles a discrepancy case.
+    DiscrepancyOutcome {
+        /// The missing or damaged hubs are sent again in a replacement consignment.
+        ReplacementConsignment => "replacement_consignment",
+        /// The supplier is credited for them.
+        Credit => "credit",
+        /// Nothing is owed either way.
+        NoAction => "no_action",
+    }
+}
+
 /// Who may make a transition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -166,6 +192,28 @@ pub const RETURN_TRANSITIONS: &[Transition<ReturnStatus>] = {
     ]
 };
 
+/// Every allowed discrepancy transition: the operator investigates, then settles or rejects.
+pub const DISCREPANCY_TRANSITIONS: &[Transition<DiscrepancyStatus>] = {
+    use DiscrepancyStatus::*;
+    &[
+        Transition {
+            from: Open,
+            to: Investigating,
+            by: &[Operator],
+        },
+        Transition {
+            from: Investigating,
+            to: Settled,
+            by: &[Operator],
+        },
+        Transition {
+            from: Investigating,
+            to: Rejected,
+            by: &[Operator],
+        },
+    ]
+};
+
 /// The statuses `mover` may move something in `from` to.
 pub fn allowed<S: Copy + PartialEq>(table: &[Transition<S>], from: S, mover: Mover) -> Vec<S> {
     table
@@ -215,5 +263,22 @@ mod tests {
             assert!(allowed(RETURN_TRANSITIONS, *status, Operator).len() <= 1);
         }
         assert!(allowed(RETURN_TRANSITIONS, ReturnStatus::Closed, Operator).is_empty());
+    }
+
+    #[test]
+    fn discrepancies_are_investigated_before_they_are_settled_or_rejected() {
+        use DiscrepancyStatus::*;
+        for status in DiscrepancyStatus::ALL {
+            assert!(allowed(DISCREPANCY_TRANSITIONS, *status, Supplier).is_empty());
+        }
+        assert_eq!(allowed(DISCREPANCY_TRANSITIONS, Open, Operator), vec![Investigating]);
+        assert!(!may(DISCREPANCY_TRANSITIONS, Open, Settled, Operator));
+        assert_eq!(
+            allowed(DISCREPANCY_TRANSITIONS, Investigating, Operator),
+            vec![Settled, Rejected]
+        );
+        for last in [Settled, Rejected] {
+            assert!(allowed(DISCREPANCY_TRANSITIONS, last, Operator).is_empty());
+        }
     }
 }

@@ -5,7 +5,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use dsms_core::{Forbidden, ValidationErrors};
 use dsms_store::StoreError;
 
-use crate::lifecycle::{OrderStatus, ReturnStatus};
+use crate::lifecycle::{DiscrepancyOutcome, DiscrepancyStatus, OrderStatus, ReturnStatus};
 use crate::month::Month;
 
 dsms_core::text_enum! {
@@ -399,6 +399,8 @@ pub struct Consignment {
     pub confirmed_by: Option<String>,
     /// The receiver's notes.
     pub notes: Option<String>,
+    /// When the confirmation window lapsed unconfirmed and the delivery was deemed accepted.
+    pub deemed_accepted_at: Option<NaiveDateTime>,
     /// What the receiver reported missing, extra or damaged.
     pub discrepancies: Vec<Discrepancy>,
     /// When it was dispatched.
@@ -615,6 +617,128 @@ pub struct Analysis {
     pub notes: Option<String>,
 }
 
+/// A consignment planned but not yet dispatched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedConsignment {
+    /// Its id.
+    pub id: i64,
+    /// The delivery date, inside the delivery month, on one of the location's delivery days.
+    pub delivery_date: NaiveDate,
+    /// Hubs planned.
+    pub quantity: i64,
+    /// The last day its supplier may move or resize it.
+    pub amendable_until: NaiveDate,
+    /// When it was planned.
+    pub created_at: NaiveDateTime,
+    /// When it last changed.
+    pub updated_at: NaiveDateTime,
+}
+
+/// How an order's hubs are split into consignments not yet dispatched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsignmentPlan {
+    /// The order.
+    pub order_id: i64,
+    /// Its reference.
+    pub order_reference: String,
+    /// Hubs ordered.
+    pub quantity: i64,
+    /// Hubs dispatched so far.
+    pub dispatched_quantity: i64,
+    /// The consignments still to dispatch, by delivery date.
+    pub consignments: Vec<PlannedConsignment>,
+    /// The order's version, which every change of plan advances.
+    pub version: i64,
+}
+
+/// One consignment of an amended plan: an existing one by id, or a new one.
+#[derive(Debug, Clone, Default)]
+pub struct PlanLine {
+    /// An existing planned consignment's id; none for a new one.
+    pub id: Option<i64>,
+    /// `YYYY-MM-DD`.
+    pub delivery_date: String,
+    /// Hubs.
+    pub quantity: i64,
+}
+
+/// The advance shipment notice of a dispatched consignment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShipmentNotice {
+    /// The consignment.
+    pub consignment_id: i64,
+    /// The order's id.
+    pub order_id: i64,
+    /// The order's reference.
+    pub order_reference: String,
+    /// The receiving organisation.
+    pub organisation_name: String,
+    /// The delivery location's name.
+    pub location_name: String,
+    /// Its address.
+    pub location_address: String,
+    /// Its postcode.
+    pub location_postcode: String,
+    /// The delivery date.
+    pub delivery_date: NaiveDate,
+    /// The variant's product code.
+    pub variant: String,
+    /// Hubs in the consignment.
+    pub quantity: i64,
+    /// When it was dispatched.
+    pub dispatched_at: NaiveDateTime,
+    /// Every hub's serial, in order.
+    pub serials: Vec<String>,
+}
+
+/// A shortage, excess or damage case the operator investigates and settles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscrepancyCase {
+    /// Its id.
+    pub id: i64,
+    /// The order.
+    pub order_id: i64,
+    /// Its reference.
+    pub order_reference: String,
+    /// The ordering organisation.
+    pub organisation_id: i64,
+    /// The consignment it was first reported on.
+    pub consignment_id: i64,
+    /// `shortage`, `excess` or `damage`.
+    pub kind: String,
+    /// The serials concerned.
+    pub serials: Vec<String>,
+    /// How many hubs.
+    pub quantity: i64,
+    /// Where it stands.
+    pub status: DiscrepancyStatus,
+    /// How it was settled.
+    pub outcome: Option<DiscrepancyOutcome>,
+    /// The operator's note on settling or rejecting it.
+    pub settlement_note: Option<String>,
+    /// When it was settled or rejected.
+    pub settled_at: Option<NaiveDateTime>,
+    /// Who settled or rejected it.
+    pub settled_by: Option<String>,
+    /// When it was reported.
+    pub created_at: NaiveDateTime,
+    /// When it last changed.
+    pub updated_at: NaiveDateTime,
+    /// Optimistic-concurrency version.
+    pub version: i64,
+}
+
+/// The operator's change to a discrepancy case.
+#[derive(Debug, Clone, Default)]
+pub struct DiscrepancyChanges {
+    /// `investigating`, `settled` or `rejected`.
+    pub status: String,
+    /// A [`DiscrepancyOutcome`] name (required to settle).
+    pub outcome: Option<String>,
+    /// Why (required to settle or reject).
+    pub note: Option<String>,
+}
+
 /// What can go wrong with hubs, in terms callers branch on.
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
@@ -634,6 +758,14 @@ pub enum HubError {
         detail: String,
         /// The statuses the caller may move it to.
         allowed: Vec<String>,
+    },
+    /// A window has closed: the action came too late.
+    #[error("{detail}")]
+    WindowClosed {
+        /// What was refused and why.
+        detail: String,
+        /// The last day the action was allowed.
+        closed_on: NaiveDate,
     },
     /// `If-Match` named a stale version.
     #[error("the record has changed since version {0}; fetch it again")]

@@ -43,6 +43,9 @@ pub struct RuleSet {
     pub amendment_cutoff_months: u32,
     /// The receiver confirms a delivery within this many working days of its delivery date.
     pub confirmation_window_working_days: u32,
+    /// A planned consignment may be moved or resized until this many working days before its
+    /// delivery date.
+    pub consignment_amendment_cutoff_working_days: u32,
     /// What returned hubs cost or earn.
     pub return_charges: ReturnCharges,
 }
@@ -61,6 +64,7 @@ impl Default for RuleSet {
             tolerance_max_percent: 120,
             amendment_cutoff_months: 3,
             confirmation_window_working_days: 5,
+            consignment_amendment_cutoff_working_days: 2,
             return_charges: ReturnCharges {
                 redeployable_pence: 827,
                 single_band_pence: 3087,
@@ -213,6 +217,27 @@ impl HubRules {
             .unwrap_or(cycle.last_day())
     }
 
+    /// The last day a planned consignment for `delivery_date` may be amended: `working_days`
+    /// working days before it (the delivery date itself when zero).
+    pub fn consignment_amendment_deadline(
+        &self,
+        delivery_date: NaiveDate,
+        working_days: u32,
+    ) -> NaiveDate {
+        let mut day = delivery_date;
+        let mut counted = 0;
+        while counted < working_days {
+            day = day.pred_opt().unwrap_or(day);
+            if self.calendar.is_working_day(day) {
+                counted += 1;
+            }
+            if delivery_date - day > Duration::days(3660) {
+                break;
+            }
+        }
+        day
+    }
+
     /// The last day a delivery on `delivered_on` may be confirmed: the Nth working day after it.
     pub fn confirmation_deadline(&self, delivered_on: NaiveDate, window_days: u32) -> NaiveDate {
         let mut day = delivered_on;
@@ -282,6 +307,16 @@ mod tests {
         assert_eq!(
             rules.confirmation_deadline(date("2027-05-07"), 5),
             date("2027-05-14")
+        );
+        // Delivery Tuesday 1 June 2027: two working days before skips the Spring bank holiday
+        // (Monday 31 May) and the weekend, to Thursday 27 May.
+        assert_eq!(
+            rules.consignment_amendment_deadline(date("2027-06-01"), 2),
+            date("2027-05-27")
+        );
+        assert_eq!(
+            rules.consignment_amendment_deadline(date("2027-06-01"), 0),
+            date("2027-06-01")
         );
     }
 

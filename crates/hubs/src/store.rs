@@ -451,6 +451,15 @@ pub(crate) fn order_visible(
     .first(conn)?)
 }
 
+/// An order by id, whoever owns it (for the system's own work, and for records already shown
+/// to be visible).
+pub(crate) fn order_by_id(conn: &mut DbConnection, id: i64) -> Result<OrderRow, StoreError> {
+    Ok(hub_orders::table
+        .find(id)
+        .select(OrderRow::as_select())
+        .first(conn)?)
+}
+
 /// What a list of orders is filtered by.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct OrderQuery {
@@ -552,6 +561,7 @@ pub(crate) struct ConsignmentRow {
     pub confirmed_by_name: Option<String>,
     pub notes: Option<String>,
     pub created_at: NaiveDateTime,
+    pub deemed_accepted_at: Option<NaiveDateTime>,
 }
 
 /// A reported discrepancy.
@@ -611,17 +621,6 @@ pub(crate) fn update_consignment(
 ) -> Result<(), StoreError> {
     diesel::update(hub_consignments::table.find(row.id))
         .set(row)
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Records a discrepancy case.
-pub(crate) fn insert_discrepancy(
-    conn: &mut DbConnection,
-    row: &DiscrepancyRow,
-) -> Result<(), StoreError> {
-    diesel::insert_into(hub_discrepancies::table)
-        .values(row)
         .execute(conn)?;
     Ok(())
 }

@@ -152,6 +152,7 @@ impl Application {
         background_workers.push(tokio::spawn(sweep_incidents(
             incidents.clone(),
             requests.clone(),
+            hubs.get_ref().clone(),
             Duration::from_secs(config.incidents.sweep_interval_secs),
             worker_stopped_for_sweeper,
         )));
@@ -368,12 +369,15 @@ async fn run_reports(
     }
 }
 
-/// Runs the incident sweep (SLA events, automatic closure) and the service-request SLA sweep
+/// Runs the incident sweep (SLA events, automatic closure), the service-request SLA sweep and
+/// the hub delivery sweep (deliveries left unconfirmed past the window are deemed accepted)
 /// every `interval` until shutdown. Every instance may run them: each event is recorded once by
-/// the database's keys.
+/// the database's keys, and a delivery is deemed accepted only while it still awaits
+/// confirmation.
 async fn sweep_incidents(
     incidents: dsms_incident::Incidents,
     requests: dsms_service_request::ServiceRequests,
+    hubs: dsms_hubs::Hubs,
     interval: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -395,6 +399,17 @@ async fn sweep_incidents(
             Ok(Ok(_)) => {}
             Ok(Err(error)) => tracing::warn!(%error, "request sweep failed; retrying next tick"),
             Err(error) => tracing::warn!(%error, "request sweep did not complete"),
+        }
+        let pass = hubs.clone();
+        match tokio::task::spawn_blocking(move || pass.sweep_deliveries()).await {
+            Ok(Ok(report)) if report != dsms_hubs::DeliverySweepReport::default() => {
+                tracing::info!(?report, "hub delivery sweep");
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "hub delivery sweep failed; retrying next tick");
+            }
+            Err(error) => tracing::warn!(%error, "hub delivery sweep did not complete"),
         }
         tokio::select! {
             () = tokio::time::sleep(interval) => {}

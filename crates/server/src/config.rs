@@ -161,6 +161,11 @@ pub struct HubsConfig {
     pub rule_sets: Vec<HubRuleSetConfig>,
 }
 
+/// The domain's default consignment amendment cut-off, for rule sets written before it existed.
+fn default_consignment_cutoff() -> u32 {
+    dsms_hubs::RuleSet::default().consignment_amendment_cutoff_working_days
+}
+
 /// One `[[hubs.rule_sets]]` entry.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -185,6 +190,9 @@ pub struct HubRuleSetConfig {
     pub amendment_cutoff_months: u32,
     /// Working days the receiver has to confirm a delivery.
     pub confirmation_window_working_days: u32,
+    /// Working days before a planned consignment's delivery date its supplier may last amend it.
+    #[serde(default = "default_consignment_cutoff")]
+    pub consignment_amendment_cutoff_working_days: u32,
     /// Charge for a redeployable hub returned without a confirmed fault, pence.
     pub redeployable_charge_pence: i64,
     /// Value of a single-band hub that cannot be redeployed, pence.
@@ -1089,6 +1097,8 @@ impl Config {
                 tolerance_max_percent: r.tolerance_max_percent,
                 amendment_cutoff_months: r.amendment_cutoff_months,
                 confirmation_window_working_days: r.confirmation_window_working_days,
+                consignment_amendment_cutoff_working_days: r
+                    .consignment_amendment_cutoff_working_days,
                 return_charges: dsms_hubs::ReturnCharges {
                     redeployable_pence: r.redeployable_charge_pence,
                     single_band_pence: r.single_band_charge_pence,

@@ -452,6 +452,18 @@ diesel::table! {
         confirmed_by_name -> Nullable<Text>,
         notes -> Nullable<Text>,
         created_at -> Timestamp,
+        deemed_accepted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    hub_planned_consignments (id) {
+        id -> BigInt,
+        order_id -> BigInt,
+        delivery_date -> Text,
+        quantity -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -476,6 +488,13 @@ diesel::table! {
         quantity -> BigInt,
         status -> Text,
         created_at -> Timestamp,
+        outcome -> Nullable<Text>,
+        settlement_note -> Nullable<Text>,
+        settled_at -> Nullable<Timestamp>,
+        settled_by_name -> Nullable<Text>,
+        organisation_id -> Nullable<BigInt>,
+        updated_at -> Nullable<Timestamp>,
+        version -> BigInt,
     }
 }
 
@@ -744,6 +763,7 @@ diesel::joinable!(hub_orders -> hub_variants (variant_id));
 diesel::joinable!(hub_orders -> delivery_locations (location_id));
 diesel::joinable!(hub_consignments -> hub_orders (order_id));
 diesel::joinable!(hub_serials -> hub_consignments (consignment_id));
+diesel::joinable!(hub_planned_consignments -> hub_orders (order_id));
 diesel::joinable!(hub_serials -> hub_variants (variant_id));
 diesel::joinable!(hub_discrepancies -> hub_consignments (consignment_id));
 diesel::joinable!(hub_returns -> organisations (organisation_id));
@@ -812,6 +832,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     hub_forecast_lines,
     hub_orders,
     hub_consignments,
+    hub_planned_consignments,
     hub_serials,
     hub_discrepancies,
     hub_returns,

@@ -67,6 +67,10 @@ impl From<HubError> for ApiError {
                 extensions.insert("allowed".into(), allowed.into());
                 Self::Conflict { detail, extensions }
             }
+            HubError::WindowClosed { detail, closed_on } => Self::WindowClosed {
+                detail,
+                closed_on: closed_on.to_string(),
+            },
             HubError::VersionMismatch(v) => Self::VersionMismatch(format!(
                 "the record has changed since version {v}; fetch it again"
             )),

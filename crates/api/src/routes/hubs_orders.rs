@@ -28,7 +28,8 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/hub-orders/{key}/consignments").post(dispatch))
         .service(web::resource("/hub-orders/{key}/consignments/{id}").get(consignment))
         .service(web::resource("/hub-orders/{key}/consignments/{id}/confirmation").post(confirm))
-        .service(web::resource("/hub-orders/{key}/history").get(history));
+        .service(web::resource("/hub-orders/{key}/history").get(history))
+        .configure(crate::routes::hubs_delivery::configure);
 }
 
 /// A discrepancy the receiver reported.
@@ -58,6 +59,8 @@ pub(crate) struct ConsignmentOut {
     confirmed_at: Option<String>,
     confirmed_by: Option<String>,
     notes: Option<String>,
+    /// When the window lapsed unconfirmed and the delivery was deemed accepted.
+    deemed_accepted_at: Option<String>,
     discrepancies: Vec<DiscrepancyOut>,
     created_at: String,
 }
@@ -74,6 +77,7 @@ impl From<Consignment> for ConsignmentOut {
             confirmed_at: time_opt(c.confirmed_at),
             confirmed_by: c.confirmed_by,
             notes: c.notes,
+            deemed_accepted_at: time_opt(c.deemed_accepted_at),
             discrepancies: c
                 .discrepancies
                 .into_iter()

@@ -9,6 +9,7 @@ pub(crate) mod dto;
 pub(crate) mod groups;
 pub(crate) mod hubs;
 pub(crate) mod hubs_auxiliary;
+pub(crate) mod hubs_delivery;
 pub(crate) mod hubs_orders;
 pub(crate) mod hubs_returns;
 pub(crate) mod incidents;

@@ -4,6 +4,7 @@
 //! force on the day.
 
 mod auxiliary;
+mod delivery;
 mod forecasts;
 mod orders;
 mod reference;
@@ -21,6 +22,7 @@ use serde_json::Value;
 use crate::model::HubError;
 use crate::rules::{self, HubRules, RuleSet};
 
+pub use delivery::{DeliverySweepReport, DiscrepancyFilter};
 pub use forecasts::ForecastFilter;
 pub use orders::OrderFilter;
 pub use returns::ReturnFilter;

@@ -335,6 +335,7 @@ impl Hubs {
             confirmed_at: c.confirmed_at,
             confirmed_by: c.confirmed_by_name,
             notes: c.notes,
+            deemed_accepted_at: c.deemed_accepted_at,
             discrepancies: discrepancies
                 .iter()
                 .filter(|d| d.consignment_id == c.id)
@@ -634,8 +635,10 @@ impl Hubs {
                 confirmed_by_name: None,
                 notes: None,
                 created_at: stamp,
+                deemed_accepted_at: None,
             };
             consignment.id = store::insert_consignment(conn, &consignment)?;
+            Self::consume_plan(conn, id, delivery_date, count, stamp)?;
             let records: Vec<SerialRecord> = plain
                 .into_iter()
                 .map(|serial| SerialRecord {
@@ -733,6 +736,21 @@ impl Hubs {
                 .find(|c| c.id == consignment_id)
                 .cloned()
                 .ok_or(HubError::NotFound)?;
+            let delivered_on = date(&consignment.delivery_date);
+            let deadline = self
+                .rules()
+                .confirmation_deadline(delivered_on, rules.confirmation_window_working_days);
+            if consignment.deemed_accepted_at.is_some()
+                || (consignment.status == "dispatched" && today > deadline)
+            {
+                return Err(HubError::WindowClosed {
+                    detail: format!(
+                        "confirmation window: deliveries are confirmed within {} working days; this one closed on {deadline} and the delivery is deemed accepted",
+                        rules.confirmation_window_working_days
+                    ),
+                    closed_on: deadline,
+                });
+            }
             if consignment.status != "dispatched" {
                 return Err(HubError::Transition {
                     detail: "this consignment has already been confirmed".into(),
@@ -740,22 +758,10 @@ impl Hubs {
                 });
             }
             let mut errors = ValidationErrors::default();
-            let delivered_on = date(&consignment.delivery_date);
-            let deadline = self
-                .rules()
-                .confirmation_deadline(delivered_on, rules.confirmation_window_working_days);
             if today < delivered_on {
                 errors.push(
                     "confirmation",
                     format!("cannot be confirmed before the delivery date {delivered_on}"),
-                );
-            } else if today > deadline {
-                errors.push(
-                    "confirmation",
-                    format!(
-                        "confirmation window: deliveries are confirmed within {} working days; this one closed on {deadline}",
-                        rules.confirmation_window_working_days
-                    ),
                 );
             }
             let listed: HashSet<String> = store::consignment_serials(conn, consignment_id)?
@@ -798,18 +804,8 @@ impl Hubs {
             let mut reported = Vec::new();
             for (kind, serials) in [("shortage", &missing), ("damage", &damaged), ("excess", &excess)] {
                 if !serials.is_empty() {
-                    store::insert_discrepancy(
-                        conn,
-                        &DiscrepancyRow {
-                            id: 0,
-                            order_id: id,
-                            consignment_id,
-                            kind: kind.to_owned(),
-                            serials: serials.join(" "),
-                            quantity: serials.len() as i64,
-                            status: "open".to_owned(),
-                            created_at: stamp,
-                        },
+                    self.report_discrepancy(
+                        conn, now, principal, &before, consignment_id, kind, serials, request_id,
                     )?;
                     reported.push(kind);
                 }

@@ -3,6 +3,7 @@
 
 mod auxiliary;
 mod bulk;
+mod delivery;
 mod rules;
 mod support;
 mod walkthrough;

@@ -1,0 +1,11 @@
+DROP INDEX hub_discrepancies_status;
+ALTER TABLE hub_discrepancies DROP COLUMN version;
+ALTER TABLE hub_discrepancies DROP COLUMN updated_at;
+ALTER TABLE hub_discrepancies DROP COLUMN organisation_id;
+ALTER TABLE hub_discrepancies DROP COLUMN settled_by_name;
+ALTER TABLE hub_discrepancies DROP COLUMN settled_at;
+ALTER TABLE hub_discrepancies DROP COLUMN settlement_note;
+ALTER TABLE hub_discrepancies DROP COLUMN outcome;
+DROP INDEX hub_consignments_awaiting;
+ALTER TABLE hub_consignments DROP COLUMN deemed_accepted_at;
+DROP TABLE hub_planned_consignments;
