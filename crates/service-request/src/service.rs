@@ -676,6 +676,17 @@ impl ServiceRequests {
             let request = self.reload(conn, id, now)?;
             if let Some(moment) = to.and_then(status_event) {
                 emit(conn, now, moment, &request)?;
+            } else if let Some(next) = request
+                .approvals
+                .iter()
+                .find(|a| a.status == ApprovalStatus::Pending)
+            {
+                // A later step falls due: its approvers hear of it as the first step's do
+                // through `request.submitted`.
+                let mut payload = event_payload("request.approval_due", now, &request);
+                payload["approval"] =
+                    serde_json::json!({"step": next.step, "approver": next.approver.as_str()});
+                dsms_store::outbox::enqueue(conn, now, EVENT_KIND, &payload)?;
             }
             Ok(request)
         })

@@ -96,5 +96,6 @@ pub use delivery::DeliveryWorker;
 pub use dispatcher::{EVENT_KIND, EventDispatcher, WEBHOOK_KIND};
 pub use error::WebhookError;
 pub use model::{Delivery, Endpoint, EndpointChanges, EndpointStatus, NewEndpoint};
+pub use request_notifications::render_request_email;
 pub use service::{MAX_ENDPOINTS_PER_ORGANISATION, SECRET_PREFIX, Webhooks};
 pub use settings::{NotificationSettings, WebhookSettings};

@@ -257,6 +257,58 @@ impl Notifications {
     }
 }
 
+/// Renders the email `event_type` sends about the incident in `body` (an `incident.*` event as
+/// queued) to a person named `name`, with `text` as the comment's body (the dispatcher reads it
+/// from the store; the author's name comes from the event): the subject and body, or `None` for
+/// an event that emails nobody or is not about an incident. The dispatcher's rendering without
+/// the store, for previews and the parser fuzzing.
+pub fn render_email(
+    settings: &NotificationSettings,
+    event_type: &str,
+    body: &Value,
+    name: &str,
+    text: &str,
+) -> Option<Result<(String, String), String>> {
+    let facts = Facts::of(body)?;
+    let (moment, reason) = match event_type {
+        "incident.created" => (Moment::Created, Reason::Raiser),
+        "incident.assigned" => (Moment::Assigned, Reason::Assignee),
+        "incident.comment_added" => (
+            Moment::CommentAdded {
+                author: body
+                    .get("comment")
+                    .and_then(|c| c.get("author"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+                body: text,
+            },
+            Reason::Raiser,
+        ),
+        "incident.resolved" => (Moment::Resolved, Reason::Raiser),
+        kind @ ("incident.sla_at_risk" | "incident.sla_breached") => (
+            Moment::Sla {
+                breached: kind == "incident.sla_breached",
+                clock: body
+                    .get("clock")
+                    .and_then(Value::as_str)
+                    .unwrap_or("resolution"),
+            },
+            if facts.assignee.is_some() {
+                Reason::Assignee
+            } else {
+                Reason::Manager
+            },
+        ),
+        _ => return None,
+    };
+    let person = Recipient {
+        id: 0,
+        name: name.to_owned(),
+        email: String::new(),
+    };
+    Some(Notifications::new(settings.clone()).render(&facts, &moment, &person, reason))
+}
+
 /// Adds `person` with `reason` unless already listed: one email per recipient per event.
 pub(crate) fn add<R>(list: &mut Vec<(i64, R)>, person: Option<i64>, reason: R) {
     if let Some(person) = person

@@ -97,6 +97,26 @@ pub(crate) fn holding_role_in(
         .load(conn)?)
 }
 
+/// The ids of the active people of active organisations of `kind` (`operator`, …) holding any
+/// of `roles`, each once.
+pub(crate) fn holding_any_role_of_kind(
+    conn: &mut DbConnection,
+    roles: &[&str],
+    kind: &str,
+) -> Result<Vec<i64>, StoreError> {
+    Ok(people::table
+        .inner_join(organisations::table)
+        .inner_join(person_roles::table)
+        .filter(organisations::kind.eq(kind))
+        .filter(person_roles::role.eq_any(roles))
+        .filter(people::status.eq(ACTIVE))
+        .filter(organisations::status.eq(ACTIVE))
+        .order(people::id.asc())
+        .select(people::id)
+        .distinct()
+        .load(conn)?)
+}
+
 /// The kind of the organisation person `id` belongs to (`operator`, …), if they exist.
 pub(crate) fn organisation_kind_of(
     conn: &mut DbConnection,
@@ -140,16 +160,20 @@ pub(crate) fn request_comment(
         .optional()?)
 }
 
-/// Who decides the first approval step of request `id` still pending, if one is.
-pub(crate) fn pending_approver(
+/// The first approval step of request `id` still pending, if one is: its number and who
+/// decides it.
+pub(crate) fn pending_approval(
     conn: &mut DbConnection,
     request_id: i64,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Option<(i32, String)>, StoreError> {
     Ok(service_request_approvals::table
         .filter(service_request_approvals::request_id.eq(request_id))
         .filter(service_request_approvals::status.eq("pending"))
         .order(service_request_approvals::step.asc())
-        .select(service_request_approvals::approver)
+        .select((
+            service_request_approvals::step,
+            service_request_approvals::approver,
+        ))
         .first(conn)
         .optional()?)
 }

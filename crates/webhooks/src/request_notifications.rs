@@ -6,19 +6,24 @@
 //!
 //! | event | recipients |
 //! | --- | --- |
-//! | `request.submitted` | if its first pending approval step awaits the organisation, its `org_admin`s |
+//! | `request.submitted` | those who decide its first approval step (below) |
+//! | `request.approval_due` | those who decide the step that fell due (below) |
 //! | `request.approved`, `request.fulfilled` | the raiser, if a person |
 //! | `request.rejected` | the raiser, if a person, with the reason given |
 //! | `request.cancelled` | the raiser, if a person, unless they cancelled it themselves |
 //! | `request.comment_added` | the raiser, if a person, when the operator's staff commented |
 //! | `request.sla_at_risk`, `request.sla_breached` | every `service_desk_manager` |
 //!
+//! A step the raising organisation decides goes to that organisation's `org_admin`s; a step the
+//! operator decides goes to the operator's people whose role may approve requests (its
+//! `service_desk_manager`s), as `decide` in dsms-service-request allows them and nobody else.
+//!
 //! Other events (`.fulfilment_started`, `.task_completed`, `.closed`) email nobody.
 //!
 //! - Work notes never reach an email: `request.comment_added` is emitted for comments only, and
 //!   the comment is re-read from the store and dropped if it is internal.
-//! - An approval step that falls due after an earlier step is approved raises no event, so only
-//!   an organisation step due at submission is announced.
+//! - An approval step is announced only while it is still the request's first pending step:
+//!   an event read after the step was decided emails nobody.
 //! - Only active people of active organisations are emailed, one email per recipient per event;
 //!   organisation admins are those of the request's own organisation.
 //!
@@ -28,7 +33,7 @@
 
 use askama::Template;
 use chrono::{DateTime, Utc};
-use dsms_core::Role;
+use dsms_core::{Permission, Role};
 use dsms_store::{DbConnection, StoreError};
 use serde_json::Value;
 
@@ -39,6 +44,10 @@ use crate::settings::NotificationSettings;
 
 /// The approver of a step the raising organisation's administrators decide.
 const ORGANISATION_APPROVER: &str = "organisation_admin";
+/// The approver of a step the operator's staff decide.
+const OPERATOR_APPROVER: &str = "operator";
+/// The kind of the operator's organisations.
+const OPERATOR_KIND: &str = "operator";
 /// The audit log's entity type of service requests.
 const REQUEST_ENTITY: &str = "service_request";
 
@@ -53,6 +62,7 @@ pub(crate) struct RequestNotifications {
 enum Reason {
     Raiser,
     Approver,
+    OperatorApprover,
     Manager,
 }
 
@@ -62,6 +72,9 @@ impl Reason {
             Reason::Raiser => "you raised this service request",
             Reason::Approver => {
                 "you are an administrator of the organisation whose approval this request awaits"
+            }
+            Reason::OperatorApprover => {
+                "you may approve service requests for the operator, whose approval this request awaits"
             }
             Reason::Manager => "you are a service desk manager",
         }
@@ -146,6 +159,9 @@ struct CommentAdded<'a> {
 #[template(path = "notifications/request_approval_due.txt", escape = "none")]
 struct ApprovalDue<'a> {
     c: &'a Common<'a>,
+    /// Whose approval: "your organisation's" or "the operator's".
+    whose: &'a str,
+    step: i32,
 }
 
 #[derive(Template)]
@@ -159,7 +175,7 @@ struct Sla<'a> {
 
 /// What to say, for one event; rendered once per recipient.
 enum Moment<'a> {
-    ApprovalDue,
+    ApprovalDue { whose: &'a str, step: i32 },
     Approved,
     Rejected { reason: &'a str },
     Fulfilled,
@@ -200,7 +216,7 @@ impl RequestNotifications {
             why: reason.why(),
         };
         let rendered = match *moment {
-            Moment::ApprovalDue => ApprovalDue { c: &c }.render(),
+            Moment::ApprovalDue { whose, step } => ApprovalDue { c: &c, whose, step }.render(),
             Moment::Approved => Approved { c: &c }.render(),
             Moment::Rejected { reason } => Rejected { c: &c, reason }.render(),
             Moment::Fulfilled => Fulfilled { c: &c }.render(),
@@ -224,6 +240,77 @@ impl RequestNotifications {
     }
 }
 
+/// Renders the email `event_type` sends about the service request in `body` (a `request.*` event
+/// as queued) to a person named `name`, with `text` as the free text the dispatcher reads from
+/// the store (a comment's body, a rejection's reason; the comment's author comes from the
+/// event): the subject and body, or `None` for an event that emails nobody or is not about a
+/// request. The dispatcher's rendering without the store, for previews and the parser fuzzing.
+pub fn render_request_email(
+    settings: &NotificationSettings,
+    event_type: &str,
+    body: &Value,
+    name: &str,
+    text: &str,
+) -> Option<Result<(String, String), String>> {
+    let facts = Facts::of(body)?;
+    let approval = body.get("approval");
+    let (moment, reason) = match event_type {
+        "request.submitted" | "request.approval_due" => {
+            let operator = approval
+                .and_then(|a| a.get("approver"))
+                .and_then(Value::as_str)
+                == Some(OPERATOR_APPROVER);
+            let step = approval
+                .and_then(|a| a.get("step"))
+                .and_then(Value::as_i64)
+                .and_then(|s| i32::try_from(s).ok())
+                .unwrap_or(1);
+            if operator {
+                let whose = "the operator's";
+                (
+                    Moment::ApprovalDue { whose, step },
+                    Reason::OperatorApprover,
+                )
+            } else {
+                let whose = "your organisation's";
+                (Moment::ApprovalDue { whose, step }, Reason::Approver)
+            }
+        }
+        "request.approved" => (Moment::Approved, Reason::Raiser),
+        "request.rejected" => (Moment::Rejected { reason: text }, Reason::Raiser),
+        "request.fulfilled" => (Moment::Fulfilled, Reason::Raiser),
+        "request.cancelled" => (Moment::Cancelled, Reason::Raiser),
+        "request.comment_added" => (
+            Moment::CommentAdded {
+                author: body
+                    .get("comment")
+                    .and_then(|c| c.get("author"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+                body: text,
+            },
+            Reason::Raiser,
+        ),
+        kind @ ("request.sla_at_risk" | "request.sla_breached") => (
+            Moment::Sla {
+                breached: kind == "request.sla_breached",
+                clock: body
+                    .get("clock")
+                    .and_then(Value::as_str)
+                    .unwrap_or("resolution"),
+            },
+            Reason::Manager,
+        ),
+        _ => return None,
+    };
+    let person = Recipient {
+        id: 0,
+        name: name.to_owned(),
+        email: String::new(),
+    };
+    Some(RequestNotifications::new(settings.clone()).render(&facts, &moment, &person, reason))
+}
+
 impl Subscriber for RequestNotifications {
     fn on_event(
         &self,
@@ -238,21 +325,50 @@ impl Subscriber for RequestNotifications {
         let stored_reason;
         let comment;
         let moment = match event.event_type.as_str() {
-            "request.submitted" => {
-                if facts.status != "awaiting_approval"
-                    || recipients::pending_approver(conn, facts.id)?.as_deref()
-                        != Some(ORGANISATION_APPROVER)
-                {
+            kind @ ("request.submitted" | "request.approval_due") => {
+                if facts.status != "awaiting_approval" {
                     return Ok(0);
                 }
-                for admin in recipients::holding_role_in(
-                    conn,
-                    Role::OrgAdmin.as_str(),
-                    event.organisation_id,
-                )? {
-                    add(&mut to, Some(admin), Reason::Approver);
+                let Some((step, approver)) = recipients::pending_approval(conn, facts.id)? else {
+                    return Ok(0);
+                };
+                // A later step's event names it; if that step is no longer the one due, it
+                // was decided before this event was read and is news to nobody.
+                let named = event
+                    .body
+                    .get("approval")
+                    .and_then(|a| a.get("step"))
+                    .and_then(Value::as_i64);
+                if kind == "request.approval_due" && named != Some(i64::from(step)) {
+                    return Ok(0);
                 }
-                Moment::ApprovalDue
+                let whose = match approver.as_str() {
+                    ORGANISATION_APPROVER => {
+                        for admin in recipients::holding_role_in(
+                            conn,
+                            Role::OrgAdmin.as_str(),
+                            event.organisation_id,
+                        )? {
+                            add(&mut to, Some(admin), Reason::Approver);
+                        }
+                        "your organisation's"
+                    }
+                    OPERATOR_APPROVER => {
+                        let roles: Vec<&str> = Role::ALL
+                            .iter()
+                            .filter(|r| r.permissions().contains(&Permission::ApproveRequests))
+                            .map(|r| r.as_str())
+                            .collect();
+                        for approver in
+                            recipients::holding_any_role_of_kind(conn, &roles, OPERATOR_KIND)?
+                        {
+                            add(&mut to, Some(approver), Reason::OperatorApprover);
+                        }
+                        "the operator's"
+                    }
+                    _ => return Ok(0),
+                };
+                Moment::ApprovalDue { whose, step }
             }
             "request.approved" => {
                 add(&mut to, facts.raiser, Reason::Raiser);
@@ -353,7 +469,10 @@ mod tests {
             email: "ada@example.com".into(),
         };
         for moment in [
-            Moment::ApprovalDue,
+            Moment::ApprovalDue {
+                whose: "the operator's",
+                step: 2,
+            },
             Moment::Approved,
             Moment::Rejected {
                 reason: "No budget",
@@ -369,7 +488,12 @@ mod tests {
                 clock: "resolution",
             },
         ] {
-            for reason in [Reason::Raiser, Reason::Approver, Reason::Manager] {
+            for reason in [
+                Reason::Raiser,
+                Reason::Approver,
+                Reason::OperatorApprover,
+                Reason::Manager,
+            ] {
                 let (subject, text) = notifications
                     .render(&facts, &moment, &person, reason)
                     .unwrap();
@@ -387,6 +511,28 @@ mod tests {
                 assert!(!text.contains("&amp;") && !text.contains("{{"), "{text}");
             }
         }
+    }
+
+    #[test]
+    fn a_later_step_renders_for_whoever_decides_it() {
+        let settings = NotificationSettings {
+            public_url: "https://dsms.example".into(),
+            reopen_window_working_days: 5,
+        };
+        let body = json!({"request": {"id": "7", "reference": "REQ0000007",
+            "summary": "Test slot", "status": "awaiting_approval"},
+            "approval": {"step": 2, "approver": "operator"}});
+        let (subject, text) =
+            render_request_email(&settings, "request.approval_due", &body, "Ada", "")
+                .expect("emails someone")
+                .expect("renders");
+        assert_eq!(subject, "[REQ0000007] Approval needed: Test slot");
+        assert!(
+            text.contains("awaits the operator's approval (step 2)"),
+            "{text}"
+        );
+        assert!(text.contains(Reason::OperatorApprover.why()), "{text}");
+        assert!(render_request_email(&settings, "request.closed", &body, "Ada", "").is_none());
     }
 
     #[test]

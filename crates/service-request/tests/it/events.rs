@@ -56,6 +56,7 @@ fn every_step_of_a_request_is_announced_once() {
         types,
         [
             "request.submitted",
+            "request.approval_due",
             "request.approved",
             "request.comment_added",
             "request.fulfilment_started",
@@ -70,7 +71,10 @@ fn every_step_of_a_request_is_announced_once() {
         assert!(event["request"].get("fields").is_none(), "{event}");
         assert!(!event.to_string().contains("Internal only."));
     }
-    assert_eq!(events[5]["request"]["status"], "fulfilled");
+    assert_eq!(events[1]["request"]["status"], "awaiting_approval");
+    assert_eq!(events[1]["approval"]["step"], 2);
+    assert_eq!(events[1]["approval"]["approver"], "operator");
+    assert_eq!(events[6]["request"]["status"], "fulfilled");
 
     let rejected = w.raise(&w.supplier.user, test_slot());
     w.requests

@@ -1,420 +1,598 @@
-//! Email notifications about service requests: the request, its approval steps, comments and
-//! audited cancellation are stored as the request service stores them, its `request.*` events
-//! are queued shaped like `dsms_service_request::event_payload`, and the dispatcher's outbox rows
-//! of kind `email` say who gets what.
+//! Email notifications and webhooks about service requests, driven through the real request
+//! service (raise, decide each approval step, comment, fulfil, cancel): the dispatcher turns its
+//! outbox events into emails and webhook deliveries, the email worker sends them to a real SMTP
+//! server (aiosmtpd) and a real HTTP receiver takes the webhooks; the tests read who received
+//! what from there.
 
-use diesel::prelude::*;
-use dsms_core::Role;
-use dsms_store::StoreError;
-use dsms_store::outbox;
-use dsms_store::schema::{
-    audit_log, catalogue_item_versions, catalogue_items, service_request_approvals,
-    service_request_comments, service_requests,
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration as StdDuration;
+
+use dsms_core::{OrganisationKind, Principal, Role};
+use dsms_notify::{EmailSettings, EmailTransport, Mailer, OutboxWorker, SmtpSettings, SmtpTls};
+use dsms_service_request::{
+    Decision, NewRequest, Raised, RequestChanges, RequestPolicy, ServiceRequest, ServiceRequests,
 };
+use dsms_testkit::SmtpSink;
 use serde_json::{Value, json};
 
-use crate::support::{PUBLIC_URL, QueuedEmail, World, notification_settings, pacing};
+use crate::support::{PUBLIC_URL, Receiver, World, notification_settings, pacing};
 
+const SECOND_ADMIN: &str = "second-admin@northern.example";
+const MANAGER: &str = "manager@operator.example";
+const DESK: &str = "desk@operator.example";
+const DCC_ADMIN: &str = "admin@operator.example";
 const WORK_NOTE: &str = "Internal: supplier contract dispute, do not disclose";
 
-/// A stored request of the northern organisation, raised by its user.
-struct Request {
-    id: i64,
-    reference: String,
-    raiser: i64,
-    organisation_id: i64,
+/// One email as the SMTP server received it.
+#[derive(Debug, Clone)]
+struct Mail {
+    /// The envelope's recipients.
+    to: Vec<String>,
+    subject: String,
+    body: String,
 }
 
-fn store(world: &World, reference: &str, organisation_id: i64, raiser: i64, status: &str) -> i64 {
-    let now = world.now().naive_utc();
-    world
-        .db
-        .write_blocking(|conn| {
-            // One catalogue item (and version) serves every request of a test.
-            let existing = catalogue_item_versions::table
-                .select((
-                    catalogue_item_versions::item_id,
-                    catalogue_item_versions::id,
-                ))
-                .first::<(i64, i64)>(conn)
-                .optional()?;
-            let (item, version) = match existing {
-                Some(ids) => ids,
-                None => {
-                    let item: i64 = diesel::insert_into(catalogue_items::table)
-                        .values((
-                            catalogue_items::code.eq("new_meter"),
-                            catalogue_items::active.eq(true),
-                            catalogue_items::created_at.eq(now),
-                            catalogue_items::updated_at.eq(now),
-                        ))
-                        .returning(catalogue_items::id)
-                        .get_result(conn)?;
-                    let version = diesel::insert_into(catalogue_item_versions::table)
-                        .values((
-                            catalogue_item_versions::item_id.eq(item),
-                            catalogue_item_versions::number.eq(1),
-                            catalogue_item_versions::definition.eq("{}"),
-                            catalogue_item_versions::created_by_name.eq("test"),
-                            catalogue_item_versions::created_at.eq(now),
-                        ))
-                        .returning(catalogue_item_versions::id)
-                        .get_result(conn)?;
-                    (item, version)
-                }
-            };
-            diesel::insert_into(service_requests::table)
-                .values((
-                    service_requests::reference.eq(reference),
-                    service_requests::organisation_id.eq(organisation_id),
-                    service_requests::item_id.eq(item),
-                    service_requests::item_version_id.eq(version),
-                    service_requests::raised_by_kind.eq("person"),
-                    service_requests::raised_by_id.eq(raiser),
-                    service_requests::raised_by_name.eq("Raiser"),
-                    service_requests::channel.eq("portal"),
-                    service_requests::summary.eq("New meter for the yard"),
-                    service_requests::answers.eq("{}"),
-                    service_requests::status.eq(status),
-                    service_requests::created_at.eq(now),
-                    service_requests::updated_at.eq(now),
-                ))
-                .returning(service_requests::id)
-                .get_result::<i64>(conn)
-                .map_err(StoreError::from)
+/// The webhook World, the request service over the same database, a service-desk manager, a
+/// real SMTP server and the email worker sending to it, and a webhook receiver subscribed to
+/// every request event of both organisations.
+struct Desk {
+    world: World,
+    requests: ServiceRequests,
+    manager: Principal,
+    sink: SmtpSink,
+    mailer: OutboxWorker,
+    receiver: Receiver,
+    /// Message ids already read from the SMTP server.
+    seen: BTreeSet<String>,
+}
+
+impl Desk {
+    /// `None` (test skipped) when python3 with aiosmtpd is not installed.
+    fn new(test: &str) -> Option<Self> {
+        if !SmtpSink::available() {
+            dsms_testkit::skip(test, "python3 with aiosmtpd is not installed");
+            return None;
+        }
+        let world = World::new();
+        world.add_person(SECOND_ADMIN, world.northern.id, Role::OrgAdmin);
+        let operator = world.dcc_admin.organisation_id;
+        let manager_id = world.add_person(MANAGER, operator, Role::ServiceDeskManager);
+        let manager = Principal::person(
+            manager_id,
+            operator,
+            OrganisationKind::Operator,
+            vec![Role::ServiceDeskManager],
+        )
+        .named("Desk Manager");
+        let requests = ServiceRequests::new(
+            world.db.clone(),
+            world.shared_clock(),
+            RequestPolicy::default(),
+        );
+        let sink = SmtpSink::start();
+        let mailer = Mailer::new(&EmailSettings {
+            from: "dsms <no-reply@dsms.localhost>".into(),
+            transport: EmailTransport::Smtp(SmtpSettings {
+                host: "127.0.0.1".into(),
+                port: sink.port(),
+                tls: SmtpTls::None,
+                username: None,
+                password: None,
+                timeout: StdDuration::from_secs(5),
+            }),
         })
-        .expect("request stored")
-}
+        .expect("mailer");
+        let mailer = OutboxWorker::new(world.db.clone(), mailer, pacing(), world.shared_clock());
+        let receiver = Receiver::start();
+        world.register(
+            &world.northern.admin,
+            &receiver.url("/northern"),
+            &["request.*"],
+        );
+        world.register(
+            &world.southern.admin,
+            &receiver.url("/southern"),
+            &["request.*"],
+        );
+        Some(Self {
+            world,
+            requests,
+            manager,
+            sink,
+            mailer,
+            receiver,
+            seen: BTreeSet::new(),
+        })
+    }
 
-impl Request {
-    fn new(world: &World, reference: &str, status: &str) -> Self {
-        let raiser = world.northern.user.person_id().expect("a person");
-        let organisation_id = world.northern.id;
-        let id = store(world, reference, organisation_id, raiser, status);
-        Self {
-            id,
-            reference: reference.to_owned(),
-            raiser,
-            organisation_id,
+    fn raise(&self, principal: &Principal, item: &str, fields: Value) -> ServiceRequest {
+        let new = NewRequest {
+            item: item.into(),
+            summary: Some("New meter for the yard".into()),
+            contact: None,
+            fields,
+        };
+        match self.requests.raise(principal, new, None) {
+            Ok(Raised::Created(request)) => *request,
+            other => panic!("expected a new request, got {other:?}"),
         }
     }
 
-    /// Queues `event_type` about this request, as the request service does.
-    fn emit(&self, world: &World, event_type: &str, extra: Value) {
-        let now = world.now();
-        let mut payload = json!({
-            "type": event_type,
-            "occurred_at": now.to_rfc3339(),
-            "organisation_id": self.organisation_id.to_string(),
-            "request": {
-                "id": self.id.to_string(),
-                "reference": self.reference,
-                "summary": "New meter for the yard",
-                "status": extra["status"].as_str().unwrap_or("submitted"),
-                "catalogue_item": "new_meter",
-                "form_version": 1,
-                "raised_by": {"kind": "person", "id": self.raiser.to_string()},
-                "due_at": null,
-                "updated_at": now.to_rfc3339(),
-                "version": 2,
-            },
-        });
-        if let Some(comment) = extra.get("comment") {
-            payload["comment"] = comment.clone();
+    fn decide(
+        &self,
+        principal: &Principal,
+        request: &ServiceRequest,
+        decision: Decision,
+        comment: Option<&str>,
+    ) -> ServiceRequest {
+        self.requests
+            .decide(
+                principal,
+                &request.reference,
+                decision,
+                comment.map(str::to_owned),
+                None,
+            )
+            .unwrap_or_else(|e| panic!("decide {}: {e:?}", request.reference))
+    }
+
+    /// Runs the dispatcher, the webhook deliveries and the email worker until nothing is due,
+    /// and returns the emails the SMTP server received since the last call, by recipient.
+    fn deliver(&mut self) -> BTreeMap<String, Vec<Mail>> {
+        let dispatcher = self
+            .world
+            .hooks
+            .dispatcher(pacing(), notification_settings());
+        while dispatcher.run_once().expect("dispatch") > 0 {}
+        let deliveries = self.world.hooks.delivery_worker(pacing());
+        while deliveries.run_once().expect("deliver webhooks") > 0 {}
+        while self.mailer.run_once().expect("send emails") > 0 {}
+        let queued = self.world.outbox_rows("email");
+        assert!(
+            queued.iter().all(|row| row.status == "delivered"),
+            "every email was sent: {queued:?}"
+        );
+        let raw = self.sink.wait_for(queued.len(), StdDuration::from_secs(10));
+        assert_eq!(raw.len(), queued.len(), "one message per queued email");
+        let mut by_recipient: BTreeMap<String, Vec<Mail>> = BTreeMap::new();
+        for message in raw {
+            let id = header(&message, "Message-ID").expect("a Message-ID");
+            if !self.seen.insert(id) {
+                continue;
+            }
+            let mail = parse(&message);
+            assert_eq!(mail.to.len(), 1, "one recipient per email: {mail:?}");
+            by_recipient
+                .entry(mail.to[0].clone())
+                .or_default()
+                .push(mail);
         }
-        if let Some(clock) = extra.get("clock") {
-            payload["clock"] = clock.clone();
-        }
-        world
-            .db
-            .write_blocking(|conn| outbox::enqueue(conn, now, "event", &payload))
-            .expect("event queued");
+        by_recipient
     }
 
-    fn approval(&self, world: &World, step: i32, approver: &str, status: &str, comment: &str) {
-        world
-            .db
-            .write_blocking(|conn| {
-                diesel::insert_into(service_request_approvals::table)
-                    .values((
-                        service_request_approvals::request_id.eq(self.id),
-                        service_request_approvals::step.eq(step),
-                        service_request_approvals::approver.eq(approver),
-                        service_request_approvals::status.eq(status),
-                        service_request_approvals::comment.eq(Some(comment)),
-                    ))
-                    .execute(conn)
-                    .map_err(StoreError::from)
-            })
-            .expect("approval step");
-    }
-
-    /// Stores a comment by person `author`; returns its id.
-    fn comment(&self, world: &World, author: i64, body: &str, internal: bool) -> i64 {
-        let now = world.now().naive_utc();
-        world
-            .db
-            .write_blocking(|conn| {
-                diesel::insert_into(service_request_comments::table)
-                    .values((
-                        service_request_comments::request_id.eq(self.id),
-                        service_request_comments::author_kind.eq("person"),
-                        service_request_comments::author_id.eq(author),
-                        service_request_comments::author_name.eq("Desk Agent"),
-                        service_request_comments::body.eq(body),
-                        service_request_comments::internal.eq(internal),
-                        service_request_comments::created_at.eq(now),
-                    ))
-                    .returning(service_request_comments::id)
-                    .get_result(conn)
-                    .map_err(StoreError::from)
-            })
-            .expect("comment")
-    }
-
-    /// Audits a change to this request by person `actor`, as the request service does.
-    fn audited_by(&self, world: &World, actor: i64) {
-        let now = world.now().naive_utc();
-        world
-            .db
-            .write_blocking(|conn| {
-                diesel::insert_into(audit_log::table)
-                    .values((
-                        audit_log::occurred_at.eq(now),
-                        audit_log::actor_kind.eq("person"),
-                        audit_log::actor_id.eq(actor.to_string()),
-                        audit_log::organisation_id.eq(Some(self.organisation_id)),
-                        audit_log::action.eq("service_request.updated"),
-                        audit_log::entity_type.eq("service_request"),
-                        audit_log::entity_id.eq(self.id.to_string()),
-                        audit_log::changes.eq("{}"),
-                    ))
-                    .execute(conn)
-                    .map_err(StoreError::from)
-            })
-            .expect("audit row");
+    /// The event types the receiver took at `path`, in order.
+    fn webhooks(&self, path: &str) -> Vec<String> {
+        self.receiver
+            .received_at(path)
+            .iter()
+            .map(|r| r.json()["type"].as_str().expect("type").to_owned())
+            .collect()
     }
 }
 
-fn dispatch(world: &World) -> Vec<QueuedEmail> {
-    let before = world.emails().len();
-    world
-        .hooks
-        .dispatcher(pacing(), notification_settings())
-        .run_once()
-        .expect("dispatch");
-    world.emails().split_off(before)
+/// The value of header `name`, folded lines joined.
+fn header(raw: &str, name: &str) -> Option<String> {
+    let raw = raw.replace("\r\n", "\n");
+    let head = raw.split("\n\n").next().unwrap_or_default();
+    let mut lines: Vec<String> = Vec::new();
+    for line in head.lines() {
+        match lines.last_mut() {
+            Some(last) if line.starts_with([' ', '\t']) => last.push_str(line.trim_start()),
+            _ => lines.push(line.to_owned()),
+        }
+    }
+    let prefix = format!("{}:", name.to_ascii_lowercase());
+    lines
+        .iter()
+        .find(|l| l.to_ascii_lowercase().starts_with(&prefix))
+        .map(|l| l[prefix.len()..].trim().to_owned())
 }
 
-fn to(emails: &[QueuedEmail]) -> Vec<&str> {
-    emails.iter().map(|e| e.to[0].as_str()).collect()
+/// Reads a received message: envelope recipients, subject and its plain-text body, decoded from
+/// quoted-printable when the mailer chose it.
+fn parse(raw: &str) -> Mail {
+    let to = header(raw, "X-Envelope-To")
+        .expect("the envelope")
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    let subject = header(raw, "Subject").expect("a subject");
+    let text = raw.replace("\r\n", "\n");
+    let (head, body) = text.split_once("\n\n").expect("headers and a body");
+    assert!(
+        head.contains("Content-Type: text/plain"),
+        "a plain-text email: {head}"
+    );
+    let body = if head.contains("Content-Transfer-Encoding: quoted-printable") {
+        decode_quoted_printable(body)
+    } else {
+        body.to_owned()
+    };
+    Mail { to, subject, body }
+}
+
+fn decode_quoted_printable(text: &str) -> String {
+    let joined = text.replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && let Some(hex) = joined.get(i + 1..i + 3)
+            && let Ok(byte) = u8::from_str_radix(hex, 16)
+        {
+            out.push(byte);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).expect("UTF-8 body")
 }
 
 fn link(reference: &str) -> String {
     format!("{}/requests/{reference}", PUBLIC_URL.trim_end_matches('/'))
 }
 
-fn assert_names(email: &QueuedEmail, reference: &str) {
-    assert!(email.subject.contains(reference), "{}", email.subject);
-    assert!(
-        email.subject.contains("New meter for the yard"),
-        "{}",
-        email.subject
-    );
-    assert!(
-        email.text_body.contains(&link(reference)),
-        "{}",
-        email.text_body
-    );
+/// Exactly `want` received one email each (no one else), each naming the request and linking
+/// to it with `subject_has` in its subject; returns them by recipient.
+fn expect_one_each<'a>(
+    got: &'a BTreeMap<String, Vec<Mail>>,
+    want: &[&str],
+    reference: &str,
+    subject_has: &str,
+) -> BTreeMap<&'a str, &'a Mail> {
+    let recipients: BTreeSet<&str> = got.keys().map(String::as_str).collect();
+    let wanted: BTreeSet<&str> = want.iter().copied().collect();
+    assert_eq!(recipients, wanted, "who was emailed ({subject_has})");
+    got.iter()
+        .map(|(to, mails)| {
+            assert_eq!(mails.len(), 1, "{to}: {mails:?}");
+            let mail = &mails[0];
+            assert!(mail.subject.contains(reference), "{}", mail.subject);
+            assert!(mail.subject.contains(subject_has), "{}", mail.subject);
+            assert!(
+                mail.subject.contains("New meter for the yard"),
+                "{}",
+                mail.subject
+            );
+            assert!(mail.body.contains(&link(reference)), "{}", mail.body);
+            (to.as_str(), mail)
+        })
+        .collect()
+}
+
+fn test_slot() -> Value {
+    json!({"service": "test_devices", "quantity": 4})
 }
 
 #[test]
-fn the_raiser_hears_of_approval_rejection_with_its_reason_and_fulfilment() {
-    let world = World::new();
-    let user = world.northern.user_email;
-    let request = Request::new(&world, "REQ0000001", "approved");
-    request.emit(&world, "request.approved", json!({"status": "approved"}));
-    let emails = dispatch(&world);
-    assert_eq!(to(&emails), [user]);
-    assert_names(&emails[0], "REQ0000001");
-    assert!(
-        emails[0].subject.contains("Approved"),
-        "{}",
-        emails[0].subject
-    );
+fn each_approval_step_tells_its_own_deciders_then_the_raiser_hears_the_outcome() {
+    let Some(mut desk) = Desk::new("each_approval_step_tells_its_own_deciders") else {
+        return;
+    };
+    let northern_admin = desk.world.northern.admin_email;
+    let northern_user = desk.world.northern.user_email;
+    let raised = desk.raise(&desk.world.northern.user, "test_services", test_slot());
+    let reference = raised.reference.clone();
 
-    request.emit(&world, "request.fulfilled", json!({"status": "fulfilled"}));
-    let emails = dispatch(&world);
-    assert_eq!(to(&emails), [user]);
-    assert!(
-        emails[0].subject.contains("Fulfilled"),
-        "{}",
-        emails[0].subject
+    // Step 1 awaits the raising organisation: both its administrators, nobody else.
+    let got = desk.deliver();
+    let mails = expect_one_each(
+        &got,
+        &[northern_admin, SECOND_ADMIN],
+        &reference,
+        "Approval needed",
     );
-
-    let rejected = Request::new(&world, "REQ0000002", "rejected");
-    rejected.approval(&world, 1, "operator", "rejected", "No budget this quarter");
-    rejected.emit(&world, "request.rejected", json!({"status": "rejected"}));
-    let emails = dispatch(&world);
-    assert_eq!(to(&emails), [user]);
-    assert_names(&emails[0], "REQ0000002");
-    assert!(
-        emails[0].text_body.contains("No budget this quarter"),
-        "{}",
-        emails[0].text_body
-    );
-
-    // Events that concern nobody by email.
-    request.emit(&world, "request.closed", json!({"status": "closed"}));
-    request.emit(&world, "request.fulfilment_started", json!({}));
-    assert!(dispatch(&world).is_empty());
-}
-
-#[test]
-fn a_cancellation_tells_the_raiser_only_when_someone_else_cancelled() {
-    let world = World::new();
-    let own = Request::new(&world, "REQ0000003", "cancelled");
-    own.audited_by(&world, own.raiser);
-    own.emit(&world, "request.cancelled", json!({"status": "cancelled"}));
-    assert!(dispatch(&world).is_empty(), "they know: they cancelled it");
-
-    let desk = world.desk.person_id().expect("a person");
-    let other = Request::new(&world, "REQ0000004", "cancelled");
-    other.audited_by(&world, desk);
-    other.emit(&world, "request.cancelled", json!({"status": "cancelled"}));
-    let emails = dispatch(&world);
-    assert_eq!(to(&emails), [world.northern.user_email]);
-    assert_names(&emails[0], "REQ0000004");
-}
-
-#[test]
-fn staff_comments_reach_the_raiser_but_work_notes_and_own_comments_do_not() {
-    let world = World::new();
-    let request = Request::new(&world, "REQ0000005", "in_fulfilment");
-    let desk = world.desk.person_id().expect("a person");
-    let comment = request.comment(&world, desk, "An engineer is booked for Monday", false);
-    request.emit(
-        &world,
-        "request.comment_added",
-        json!({"comment": {"id": comment.to_string(), "author": "Desk Agent", "body": "x"}}),
-    );
-    let emails = dispatch(&world);
-    assert_eq!(to(&emails), [world.northern.user_email]);
-    assert_names(&emails[0], "REQ0000005");
-    assert!(
-        emails[0]
-            .text_body
-            .contains("An engineer is booked for Monday")
-    );
-
-    // A work note, even if an event named it, is never emailed.
-    let note = request.comment(&world, desk, WORK_NOTE, true);
-    request.emit(
-        &world,
-        "request.comment_added",
-        json!({"comment": {"id": note.to_string(), "author": "Desk Agent", "body": "x"}}),
-    );
-    // The raising organisation's own comments are not news to its raiser.
-    let admin = world.northern.admin.person_id().expect("a person");
-    let theirs = request.comment(&world, admin, "Gate code is 1234", false);
-    request.emit(
-        &world,
-        "request.comment_added",
-        json!({"comment": {"id": theirs.to_string(), "author": "Admin", "body": "x"}}),
-    );
-    assert!(dispatch(&world).is_empty());
-    assert!(
-        world
-            .emails()
-            .iter()
-            .all(|e| !e.text_body.contains(WORK_NOTE) && !e.subject.contains(WORK_NOTE))
-    );
-}
-
-#[test]
-fn an_approval_awaiting_the_organisation_tells_its_admins_only() {
-    let world = World::new();
-    let second_admin = "second-admin@northern.example";
-    world.add_person(second_admin, world.northern.id, Role::OrgAdmin);
-    let request = Request::new(&world, "REQ0000006", "awaiting_approval");
-    request.approval(&world, 1, "organisation_admin", "pending", "");
-    request.emit(
-        &world,
-        "request.submitted",
-        json!({"status": "awaiting_approval"}),
-    );
-    let emails = dispatch(&world);
-    let mut got = to(&emails);
-    got.sort_unstable();
-    let mut want = vec![world.northern.admin_email, second_admin];
-    want.sort_unstable();
-    assert_eq!(got, want, "not the southern admin, nor the raiser");
-    assert_names(&emails[0], "REQ0000006");
-
-    // A step the operator decides is not the organisation's business.
-    let operator_step = Request::new(&world, "REQ0000007", "awaiting_approval");
-    operator_step.approval(&world, 1, "operator", "pending", "");
-    operator_step.emit(
-        &world,
-        "request.submitted",
-        json!({"status": "awaiting_approval"}),
-    );
-    assert!(dispatch(&world).is_empty());
-}
-
-#[test]
-fn sla_events_tell_the_service_desk_managers_and_no_organisation() {
-    let world = World::new();
-    let operator = world.dcc_admin.organisation_id;
-    let manager = "manager@operator.example";
-    world.add_person(manager, operator, Role::ServiceDeskManager);
-    let request = Request::new(&world, "REQ0000008", "in_fulfilment");
-    request.emit(
-        &world,
-        "request.sla_at_risk",
-        json!({"clock": "resolution"}),
-    );
-    let emails = dispatch(&world);
-    assert_eq!(to(&emails), [manager]);
-    assert_names(&emails[0], "REQ0000008");
-    assert!(
-        emails[0].subject.contains("SLA at risk"),
-        "{}",
-        emails[0].subject
-    );
-
-    request.emit(
-        &world,
-        "request.sla_breached",
-        json!({"clock": "resolution"}),
-    );
-    let emails = dispatch(&world);
-    assert_eq!(to(&emails), [manager]);
-    assert!(
-        emails[0].subject.contains("SLA breached"),
-        "{}",
-        emails[0].subject
-    );
-}
-
-#[test]
-fn another_organisations_people_get_nothing() {
-    let world = World::new();
-    let request = Request::new(&world, "REQ0000009", "awaiting_approval");
-    request.approval(&world, 1, "organisation_admin", "pending", "");
-    for (event, status) in [
-        ("request.submitted", "awaiting_approval"),
-        ("request.approved", "approved"),
-        ("request.fulfilled", "fulfilled"),
-    ] {
-        request.emit(&world, event, json!({ "status": status }));
-    }
-    let emails = dispatch(&world);
-    assert_eq!(emails.len(), 3, "{emails:?}");
-    for email in &emails {
+    for mail in mails.values() {
         assert!(
-            !email.to.iter().any(|a| a.ends_with("@southern.example")),
-            "{email:?}"
+            mail.body
+                .contains("awaits your organisation's approval (step 1)"),
+            "{}",
+            mail.body
+        );
+        assert!(
+            mail.body
+                .contains("administrator of the organisation whose approval"),
+            "{}",
+            mail.body
         );
     }
+
+    // The organisation approves; step 2 awaits the operator: its service-desk manager only,
+    // not the agent (who may not approve), not the DCC administrator, not the organisation.
+    desk.decide(&desk.world.northern.admin, &raised, Decision::Approve, None);
+    let got = desk.deliver();
+    let mails = expect_one_each(&got, &[MANAGER], &reference, "Approval needed");
+    assert!(
+        mails[MANAGER]
+            .body
+            .contains("awaits the operator's approval (step 2)"),
+        "{}",
+        mails[MANAGER].body
+    );
+
+    // The operator approves the last step: the raiser hears it.
+    let approved = desk.decide(&desk.manager, &raised, Decision::Approve, None);
+    let got = desk.deliver();
+    expect_one_each(&got, &[northern_user], &reference, "Approved");
+
+    // Fulfilment: starting it and completing tasks email nobody; fulfilling tells the raiser.
+    let tasks = approved.tasks.len();
+    assert!(tasks > 0, "the item has fulfilment tasks");
+    for (i, task) in approved.tasks.iter().enumerate() {
+        desk.requests
+            .complete_task(&desk.world.desk, &reference, task.id, None, None)
+            .expect("complete a task");
+        let got = desk.deliver();
+        if i + 1 < tasks {
+            assert!(got.is_empty(), "a task done is news to nobody: {got:?}");
+        } else {
+            expect_one_each(&got, &[northern_user], &reference, "Fulfilled");
+        }
+    }
+
+    // The organisation's endpoint saw every step, the later approval step included; the other
+    // organisation's endpoint saw nothing.
+    let northern = desk.webhooks("/northern");
+    assert_eq!(
+        &northern[..3],
+        [
+            "request.submitted",
+            "request.approval_due",
+            "request.approved"
+        ]
+    );
+    assert_eq!(
+        northern.last().map(String::as_str),
+        Some("request.fulfilled")
+    );
+    let due = &desk.receiver.received_at("/northern")[1].json();
+    assert_eq!(due["approval"], json!({"step": 2, "approver": "operator"}));
+    assert!(desk.webhooks("/southern").is_empty());
+}
+
+#[test]
+fn a_step_the_operator_decides_first_tells_only_operator_approvers() {
+    let Some(mut desk) = Desk::new("a_step_the_operator_decides_first") else {
+        return;
+    };
+    let raised = desk.raise(
+        &desk.world.northern.user,
+        "registration_data",
+        json!({"request_type": "correction", "mpxns": ["1234567890123"],
+               "details": "The MPAN's address is wrong."}),
+    );
+    let got = desk.deliver();
+    let mails = expect_one_each(&got, &[MANAGER], &raised.reference, "Approval needed");
+    assert!(
+        mails[MANAGER]
+            .body
+            .contains("the operator's approval (step 1)"),
+        "{}",
+        mails[MANAGER].body
+    );
+    assert!(
+        mails[MANAGER]
+            .body
+            .contains("you may approve service requests for the operator"),
+        "{}",
+        mails[MANAGER].body
+    );
+    assert_eq!(desk.webhooks("/northern"), ["request.submitted"]);
+}
+
+#[test]
+fn rejection_comments_and_cancellation_reach_the_raiser_and_never_work_notes() {
+    let Some(mut desk) = Desk::new("rejection_comments_and_cancellation") else {
+        return;
+    };
+    let northern_user = desk.world.northern.user_email;
+    let raised = desk.raise(&desk.world.northern.user, "test_services", test_slot());
+    desk.decide(&desk.world.northern.admin, &raised, Decision::Approve, None);
+    desk.deliver();
+
+    // Staff comment: the raiser hears it; a work note and the organisation's own comment do not
+    // make an email.
+    desk.requests
+        .comment(
+            &desk.world.desk,
+            &raised.reference,
+            "An engineer is booked for Monday",
+            false,
+            None,
+        )
+        .expect("comment");
+    desk.requests
+        .comment(&desk.world.desk, &raised.reference, WORK_NOTE, true, None)
+        .expect("work note");
+    desk.requests
+        .comment(
+            &desk.world.northern.admin,
+            &raised.reference,
+            "Gate code is 1234",
+            false,
+            None,
+        )
+        .expect("own comment");
+    let got = desk.deliver();
+    let mails = expect_one_each(&got, &[northern_user], &raised.reference, "New comment");
+    assert!(
+        mails[northern_user]
+            .body
+            .contains("An engineer is booked for Monday"),
+        "{}",
+        mails[northern_user].body
+    );
+
+    // The operator rejects step 2 with a reason: the raiser reads it.
+    desk.decide(
+        &desk.manager,
+        &raised,
+        Decision::Reject,
+        Some("No test devices until January"),
+    );
+    let got = desk.deliver();
+    let mails = expect_one_each(&got, &[northern_user], &raised.reference, "Rejected");
+    assert!(
+        mails[northern_user]
+            .body
+            .contains("No test devices until January"),
+        "{}",
+        mails[northern_user].body
+    );
+
+    // Cancelled by the raiser: no email; cancelled by the desk: the raiser hears it.
+    let own = desk.raise(
+        &desk.world.northern.user,
+        "information",
+        json!({"question": "Where is the SEC guidance?"}),
+    );
+    let theirs = desk.raise(
+        &desk.world.northern.user,
+        "information",
+        json!({"question": "Who do I call?"}),
+    );
+    let cancel = || RequestChanges {
+        status: Some("cancelled".into()),
+        contact: None,
+    };
+    desk.requests
+        .update(
+            &desk.world.northern.user,
+            &own.reference,
+            None,
+            cancel(),
+            None,
+        )
+        .expect("cancel own");
+    desk.requests
+        .update(&desk.world.desk, &theirs.reference, None, cancel(), None)
+        .expect("desk cancels");
+    let got = desk.deliver();
+    expect_one_each(&got, &[northern_user], &theirs.reference, "Cancelled");
+
+    let everything = desk.sink.messages();
+    assert!(everything.iter().all(|m| !m.contains(WORK_NOTE)));
+}
+
+#[test]
+fn another_organisations_requests_email_none_of_this_organisations_people() {
+    let Some(mut desk) = Desk::new("another_organisations_requests") else {
+        return;
+    };
+    let southern = desk.raise(&desk.world.southern.user, "test_services", test_slot());
+    let got = desk.deliver();
+    expect_one_each(
+        &got,
+        &[desk.world.southern.admin_email],
+        &southern.reference,
+        "Approval needed",
+    );
+    desk.decide(
+        &desk.world.southern.admin,
+        &southern,
+        Decision::Approve,
+        None,
+    );
+    let got = desk.deliver();
+    expect_one_each(&got, &[MANAGER], &southern.reference, "Approval needed");
+    desk.decide(&desk.manager, &southern, Decision::Approve, None);
+    let got = desk.deliver();
+    expect_one_each(
+        &got,
+        &[desk.world.southern.user_email],
+        &southern.reference,
+        "Approved",
+    );
+
+    let mut all: Vec<String> = Vec::new();
+    for message in desk.sink.messages() {
+        all.extend(parse(&message).to);
+    }
+    let northern: Vec<&String> = all
+        .iter()
+        .filter(|a| a.ends_with("@northern.example"))
+        .collect();
+    assert!(northern.is_empty(), "{northern:?}");
+    for staff in [DESK, DCC_ADMIN] {
+        assert!(!all.iter().any(|a| a == staff), "{staff}: {all:?}");
+    }
+    assert!(all.iter().any(|a| a == MANAGER));
+    assert!(desk.webhooks("/northern").is_empty());
+    assert_eq!(
+        &desk.webhooks("/southern")[..3],
+        [
+            "request.submitted",
+            "request.approval_due",
+            "request.approved"
+        ]
+    );
+}
+
+#[test]
+fn a_breached_request_tells_the_service_desk_managers_and_no_organisation() {
+    let Some(mut desk) = Desk::new("a_breached_request_tells_the_service_desk_managers") else {
+        return;
+    };
+    let late = desk.raise(
+        &desk.world.northern.user,
+        "information",
+        json!({"question": "Where is the SEC guidance?"}),
+    );
+    desk.deliver();
+    // Long past the five working days of its target: the sweep finds it breached.
+    desk.world.clock.advance(chrono::Duration::days(14));
+    desk.requests.sweep().expect("sweep");
+    let got = desk.deliver();
+    let mails = expect_one_each(&got, &[MANAGER], &late.reference, "SLA breached");
+    assert!(
+        mails[MANAGER].body.contains("service desk manager"),
+        "{}",
+        mails[MANAGER].body
+    );
+    assert_eq!(
+        desk.webhooks("/northern"),
+        ["request.submitted", "request.sla_breached"]
+    );
+    assert!(desk.webhooks("/southern").is_empty());
+}
+
+#[test]
+fn a_step_decided_before_its_event_is_read_is_news_to_nobody() {
+    let Some(mut desk) = Desk::new("a_step_decided_before_its_event_is_read") else {
+        return;
+    };
+    let raised = desk.raise(&desk.world.northern.user, "test_services", test_slot());
+    desk.deliver();
+    desk.decide(&desk.world.northern.admin, &raised, Decision::Approve, None);
+    // The manager decides step 2 before the dispatcher reads the event announcing it.
+    desk.decide(&desk.manager, &raised, Decision::Approve, None);
+    let got = desk.deliver();
+    expect_one_each(
+        &got,
+        &[desk.world.northern.user_email],
+        &raised.reference,
+        "Approved",
+    );
+    // The webhook still records that the step fell due: it is history, not a call to act.
+    assert_eq!(
+        desk.webhooks("/northern"),
+        [
+            "request.submitted",
+            "request.approval_due",
+            "request.approved"
+        ]
+    );
 }
