@@ -5,6 +5,8 @@
 //! actions the person's permissions and the lifecycle allow. Every rule is the hub service's:
 //! the pages read forms, call it, and show each refusal it names.
 
+mod auxiliary;
+mod delivery;
 mod desk;
 mod forecasts;
 mod locations;
@@ -34,7 +36,9 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .configure(forecasts::configure)
         .configure(orders::configure)
         .configure(returns::configure)
-        .configure(desk::configure);
+        .configure(desk::configure)
+        .configure(delivery::configure)
+        .configure(auxiliary::configure);
 }
 
 /// A choice in a select: its value, its text, whether chosen.

@@ -14,6 +14,7 @@ use dsms_hubs::{
 };
 use serde::Deserialize;
 
+use super::auxiliary;
 use super::{
     Choice, Form, OrderLine, choices, created, done, form_post, one_of, optional, order_status,
     problems, refused, request_id, typed_serials, version_of,
@@ -36,6 +37,10 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/hubs/orders/{reference}", web::get().to(order))
         .route("/hubs/orders/{reference}/amend", web::post().to(amend))
+        .route(
+            "/hubs/orders/{reference}/auxiliary",
+            web::post().to(amend_auxiliary),
+        )
         .route("/hubs/orders/{reference}/cancel", web::post().to(cancel))
         .route("/hubs/orders/{reference}/decide", web::post().to(decide))
         .route(
@@ -64,6 +69,7 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("location_id", "location_id", "Delivery location"),
     ("variant", "variant", "Hub variant"),
     ("quantity", "quantity", "Quantity"),
+    auxiliary::LINES_LABEL,
 ];
 
 /// The labels of the order page's actions.
@@ -79,6 +85,7 @@ const ACTION_LABELS: &[(&str, &str, &str)] = &[
     ("damaged", "damaged", "Damaged serial"),
     ("excess", "excess", "Excess serial"),
     ("confirmation", "confirmation", "The confirmation"),
+    auxiliary::LINES_LABEL,
     ("notes", "notes", "Notes"),
 ];
 
@@ -227,6 +234,8 @@ struct OrderForm {
     location_id: String,
     variant: String,
     quantity: String,
+    /// Auxiliary items, `CODE QUANTITY` one a line.
+    auxiliary: String,
     csrf_token: String,
 }
 
@@ -240,6 +249,8 @@ struct OrderFormPage {
     locations: Vec<Choice>,
     variants: Vec<Choice>,
     rules: String,
+    /// The orderable auxiliary items and their rules.
+    catalogue: Vec<String>,
     errors: FieldErrors,
 }
 
@@ -254,7 +265,7 @@ async fn order_form_page(
 ) -> Result<OrderFormPage, Refusal> {
     let principal = acting.principal().clone();
     let service = hubs.clone().into_inner();
-    let (locations, variants) = acting
+    let (locations, variants, catalogue) = acting
         .call(move || {
             let locations = service
                 .locations(
@@ -267,7 +278,8 @@ async fn order_form_page(
                     },
                 )?
                 .items;
-            Ok::<_, HubError>((locations, service.variants(&principal)?))
+            let catalogue = service.auxiliary_items(&principal, true)?;
+            Ok::<_, HubError>((locations, service.variants(&principal)?, catalogue))
         })
         .await?
         .map_err(|e| Refusal::from_context(acting.site(), e))?;
@@ -316,6 +328,7 @@ async fn order_form_page(
             set.tolerance_max_percent,
             set.amendment_cutoff_months
         ),
+        catalogue: catalogue.iter().map(auxiliary::item_rules).collect(),
         form,
         errors,
     })
@@ -357,11 +370,14 @@ async fn place(
         variant: form.variant.trim().to_owned(),
         quantity: quantity.unwrap_or(0),
     };
+    let (lines, unreadable) = auxiliary::parse_lines(&form.auxiliary);
     let principal = acting.principal().clone();
     let service = hubs.clone().into_inner();
     let request_id = request_id(&req);
     match acting
-        .call(move || service.place_order(&principal, new, None, request_id.as_deref()))
+        .call(move || {
+            service.place_order_with_auxiliary(&principal, new, lines, None, request_id.as_deref())
+        })
         .await?
     {
         Ok(placed) => {
@@ -374,6 +390,7 @@ async fn place(
         }
         Err(HubError::Invalid(mut invalid)) => {
             let mut errors = FieldErrors::new();
+            auxiliary::unreadable(&mut invalid, &unreadable, &mut errors);
             if quantity.is_none() {
                 // The service judged 0 hubs; what was typed is not a number at all.
                 invalid.0.retain(|e| e.field != "quantity");
@@ -457,6 +474,8 @@ struct OrderPage {
     may_dispatch: bool,
     max_file_mb: usize,
     back: &'static str,
+    /// The auxiliary items on the order, as the amendment form shows them.
+    auxiliary: String,
 }
 
 /// What the order page says after an action worked.
@@ -487,19 +506,23 @@ async fn render(
     let principal = acting.principal().clone();
     let service = hubs.clone().into_inner();
     let key = reference.to_owned();
-    let (order, serials, history) = acting
+    let (order, serials, history, extra) = acting
         .call(move || {
             let order = service.order(&principal, &key)?;
+            let extra = service.order_auxiliary(&principal, &key)?.lines;
             let mut serials = Vec::with_capacity(order.consignments.len());
             for c in &order.consignments {
                 serials.push(service.consignment(&principal, &order.reference, c.id)?.1);
             }
             let history = service.order_history(&principal, &key)?;
-            Ok::<_, HubError>((order, serials, history))
+            Ok::<_, HubError>((order, serials, history, extra))
         })
         .await?
         .map_err(|e| Refusal::from_context(acting.site(), e))?;
-    let page = build(req, acting, order, serials, history, errors);
+    let mut page = build(req, acting, order, serials, history, errors);
+    page.facts
+        .push(("Auxiliary equipment", auxiliary::describe(&extra)));
+    page.auxiliary = auxiliary::lines_text(&extra);
     Ok(show(acting.site(), status, Caching::NoStore, &page)?)
 }
 
@@ -618,6 +641,7 @@ fn build(
             "/portal/hubs/orders"
         },
         reference: order.reference,
+        auxiliary: String::new(),
     }
 }
 
@@ -714,6 +738,51 @@ async fn amend(
         &req, &acting, &hubs, &reference, version, changes, "amended",
     )
     .await
+}
+
+/// Replaces the auxiliary items on the order (an amendment), typed `CODE QUANTITY` one a line.
+async fn amend_auxiliary(
+    req: HttpRequest,
+    session: WebSession,
+    hubs: web::Data<Hubs>,
+    reference: web::Path<String>,
+    web::Form(form): Form,
+) -> Answer {
+    let acting = form_post(&req, session, &form)?;
+    let (lines, unreadable) = auxiliary::parse_lines(one_of(&form, "auxiliary"));
+    let principal = acting.principal().clone();
+    let service = hubs.clone().into_inner();
+    let key = reference.to_string();
+    let version = version_of(&form);
+    let request_id = request_id(&req);
+    let result = acting
+        .call(move || {
+            service.set_order_auxiliary(&principal, &key, version, lines, request_id.as_deref())
+        })
+        .await?;
+    match result {
+        Err(HubError::Invalid(mut invalid)) => {
+            let mut errors = FieldErrors::new();
+            auxiliary::unreadable(&mut invalid, &unreadable, &mut errors);
+            let found = problems(invalid, ACTION_LABELS);
+            for p in found.all() {
+                errors.add(&p.field, p.message.clone());
+            }
+            for o in found.others() {
+                errors.add_other(o.clone());
+            }
+            render(
+                &req,
+                &acting,
+                &hubs,
+                &reference,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        other => answer(&req, &acting, &hubs, &reference, other, "amended").await,
+    }
 }
 
 async fn cancel(
