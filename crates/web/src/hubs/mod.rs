@@ -6,7 +6,6 @@
 //! the pages read forms, call it, and show each refusal it names.
 
 mod auxiliary;
-mod delivery;
 mod desk;
 mod forecasts;
 mod locations;
@@ -37,7 +36,6 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .configure(orders::configure)
         .configure(returns::configure)
         .configure(desk::configure)
-        .configure(delivery::configure)
         .configure(auxiliary::configure);
 }
 
