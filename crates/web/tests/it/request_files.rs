@@ -70,8 +70,10 @@ async fn the_raiser_attaches_a_file_the_desk_downloads_it_and_strangers_get_404(
     let mut desk = app.browser();
     desk.first_sign_in("sam@dcc.example").await;
     let page = desk.get(&page_path).await;
-    let href = crate::support::between(&page.body, "<li><a href=\"", "\" download>")
+    let prefix = format!("<a href=\"{page_path}/attachments/");
+    let id = crate::support::between(&page.body, &prefix, "\" download>meter.log</a>")
         .expect("a download link");
+    let href = format!("{page_path}/attachments/{id}");
     let file = desk.get(&href).await;
     assert_eq!(file.status, StatusCode::OK);
     assert_eq!(file.body, "no readings since Friday\n");
