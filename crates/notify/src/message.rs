@@ -86,6 +86,18 @@ impl EmailMessage {
         payload
     }
 
+    /// The message as it goes over SMTP (RFC 5322), from `from` (`Name <address>`): the bytes
+    /// the mailer sends, for checking what a rendered notification becomes.
+    pub fn to_rfc5322(&self, from: &str) -> Result<Vec<u8>, NotifyError> {
+        let from = from
+            .parse::<Mailbox>()
+            .map_err(|source| NotifyError::InvalidSender {
+                from: from.to_owned(),
+                source,
+            })?;
+        Ok(self.to_lettre(&from)?.formatted())
+    }
+
     /// The message as lettre sends it, from `from`.
     pub(crate) fn to_lettre(&self, from: &Mailbox) -> Result<Message, NotifyError> {
         let mut builder = Message::builder()
