@@ -1,3 +1,4 @@
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -56,6 +57,8 @@ pub struct Metrics {
     locked_accounts: Gauge,
     sign_in_failures: Gauge,
     rate_limited: Family<LimitLabels, Counter>,
+    /// Requests answered and server errors since the availability recorder last took them.
+    outcomes: (AtomicI64, AtomicI64),
 }
 
 impl std::fmt::Debug for Metrics {
@@ -166,6 +169,7 @@ impl Metrics {
             locked_accounts,
             sign_in_failures,
             rate_limited,
+            outcomes: (AtomicI64::new(0), AtomicI64::new(0)),
         }
     }
 
@@ -228,6 +232,19 @@ impl Metrics {
                 route: route.to_owned(),
             })
             .observe(elapsed.as_secs_f64());
+        self.outcomes.0.fetch_add(1, Ordering::Relaxed);
+        if status >= 500 {
+            self.outcomes.1.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The requests answered, and of them server errors (5xx), since the last call: what the
+    /// availability recorder adds to the minute's sample.
+    pub fn take_outcomes(&self) -> (i64, i64) {
+        (
+            self.outcomes.0.swap(0, Ordering::Relaxed),
+            self.outcomes.1.swap(0, Ordering::Relaxed),
+        )
     }
 
     /// Records the pool's current connections.

@@ -175,6 +175,7 @@ impl Application {
         metrics.set_pool_max(config.database.pool_size);
         background_workers.push(tokio::spawn(sample_operations(
             db.clone(),
+            reports.get_ref().clone(),
             metrics.clone(),
             clock_for_metrics,
             worker_stopped_for_metrics,
@@ -293,11 +294,13 @@ const OPERATIONS_SAMPLE_INTERVAL: Duration = Duration::from_secs(15);
 /// aggregate them with `max`, not `sum`.
 async fn sample_operations(
     db: Db,
+    reports: dsms_reporting::Reports,
     metrics: web::Data<Metrics>,
     clock: SharedClock,
     mut shutdown: watch::Receiver<bool>,
 ) {
     while !*shutdown.borrow_and_update() {
+        record_availability(&db, &reports, &metrics, clock.now()).await;
         let (db, now) = (db.clone(), clock.now());
         match tokio::task::spawn_blocking(move || crate::admin::health_at(&db, now)).await {
             Ok(Ok(health)) => {
@@ -333,6 +336,36 @@ async fn sample_operations(
                 }
             }
         }
+    }
+}
+
+/// Adds this instance's availability sample to the current minute's row: one readiness check
+/// (database reachable, migrations applied) and the API requests and server errors answered
+/// since the last sample. Sampling every [`OPERATIONS_SAMPLE_INTERVAL`] gives each minute
+/// several samples, so a late tick never leaves a minute without one.
+async fn record_availability(
+    db: &Db,
+    reports: &dsms_reporting::Reports,
+    metrics: &Metrics,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    let check = db.clone();
+    let ready = matches!(
+        tokio::task::spawn_blocking(move || check.check_ready()).await,
+        Ok(Ok(_))
+    );
+    let (requests, server_errors) = metrics.take_outcomes();
+    let sample = dsms_reporting::AvailabilitySample {
+        checks: 1,
+        checks_failed: i64::from(!ready),
+        requests,
+        server_errors,
+    };
+    let reports = reports.clone();
+    match tokio::task::spawn_blocking(move || reports.record_availability(now, sample)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::debug!(%error, "cannot record the availability sample"),
+        Err(error) => tracing::debug!(%error, "recording the availability sample did not complete"),
     }
 }
 

@@ -377,8 +377,11 @@ async fn report_page(acting: &Acting, reports: &Reports, shown: Shown) -> Answer
         Vec::new()
     };
     let form = &shown.form;
+    // Volumes group by any dimension; the request and hub reports split by organisation only.
+    let volumes = shown.name == ReportName::Volumes;
     let dimensions = Dimension::ALL
         .iter()
+        .filter(|d| volumes || **d == Dimension::Organisation)
         .filter(|d| **d != Dimension::Organisation || principal.is_operator_staff())
         .map(|d| {
             let text = match d {

@@ -5,8 +5,8 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use dsms_reporting::{
-    FileFormat, NetworkDevice, PARAMETERS, ReportError, ReportFile, ReportName, ReportQuery,
-    ReportTable, Reports, Value,
+    FileFormat, MaintenanceWindow, NetworkDevice, NewMaintenanceWindow, PARAMETERS, ReportError,
+    ReportFile, ReportName, ReportQuery, ReportTable, Reports, Value,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Caller, blocking};
 use crate::extract::{Json, from_value};
 use crate::problem::{ApiError, Problem};
-use crate::routes::dto::time;
+use crate::routes::dto::{time, time_opt};
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/reports").get(list))
@@ -24,7 +24,13 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/network-devices")
                 .post(register_devices)
                 .get(devices),
-        );
+        )
+        .service(
+            web::resource("/maintenance-windows")
+                .post(schedule_maintenance)
+                .get(maintenance_windows),
+        )
+        .service(web::resource("/maintenance-windows/{id}/cancel").post(cancel_maintenance));
 }
 
 impl From<ReportError> for ApiError {
@@ -120,13 +126,13 @@ pub(crate) struct ReportQueryIn {
     category: Option<String>,
     /// Only this resolver group.
     group: Option<String>,
-    /// volumes: category, organisation, group or priority.
+    /// volumes: category, organisation, group or priority; request and hub reports: organisation.
     by: Option<String>,
     /// network-diagnostics: open or all.
     status: Option<String>,
     /// network-diagnostics: a device, hub or meter-point id.
     device: Option<String>,
-    /// network-diagnostics: a region.
+    /// network-diagnostics and hub reports: a region.
     region: Option<String>,
     /// json, csv, svg or png; overrides `Accept`.
     format: Option<String>,
@@ -318,7 +324,7 @@ async fn produce(
 /// SVG (`Accept: image/svg+xml`) or PNG (`Accept: image/png`). Organisations see only their own
 /// figures.
 #[utoipa::path(get, path = "/api/v1/reports/{name}", tag = "reports", security(("bearer" = [])),
-    params(("name" = String, Path, description = "sla-performance, arrivals-resolutions, backlog, response-resolution-times, volumes, reopen-rate or network-diagnostics"), ReportQueryIn),
+    params(("name" = String, Path, description = "sla-performance, arrivals-resolutions, backlog, response-resolution-times, volumes, reopen-rate, network-diagnostics, request-fulfilment, hub-forecast-accuracy, hub-delivery-otif, hub-returns, hub-fault-confirmation or availability"), ReportQueryIn),
     responses((status = 200, description = "The report, in the format the Accept header asks for",
             content((ReportOut = "application/json"), (String = "text/csv"),
                 (String = "image/svg+xml"), (Vec<u8> = "image/png"))),
@@ -473,6 +479,164 @@ pub(crate) async fn devices(
     Ok(web::Json(DeviceListOut {
         items: found.into_iter().map(DeviceOut::from).collect(),
     }))
+}
+
+/// A planned maintenance window to announce.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MaintenanceWindowIn {
+    /// When it starts, RFC 3339.
+    starts_at: String,
+    /// When it ends (exclusive), RFC 3339; at most 7 days after it starts.
+    ends_at: String,
+    /// What is maintained, 1 to 500 characters.
+    reason: String,
+}
+
+/// A planned maintenance window: its minutes are left out of the availability report.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct MaintenanceWindowOut {
+    id: String,
+    starts_at: String,
+    ends_at: String,
+    reason: String,
+    created_by_name: String,
+    created_at: String,
+    /// Set once cancelled; a cancelled window counts for nothing.
+    cancelled_at: Option<String>,
+}
+
+impl From<MaintenanceWindow> for MaintenanceWindowOut {
+    fn from(w: MaintenanceWindow) -> Self {
+        Self {
+            id: w.id.to_string(),
+            starts_at: time(w.starts_at),
+            ends_at: time(w.ends_at),
+            reason: w.reason,
+            created_by_name: w.created_by_name,
+            created_at: time(w.created_at),
+            cancelled_at: time_opt(w.cancelled_at),
+        }
+    }
+}
+
+/// Planned maintenance windows.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct MaintenanceWindowListOut {
+    items: Vec<MaintenanceWindowOut>,
+}
+
+/// Which maintenance windows to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MaintenanceQuery {
+    /// Only windows ending after this instant, RFC 3339 (default: all).
+    since: Option<String>,
+}
+
+fn instant(
+    field: &str,
+    value: &str,
+    errors: &mut dsms_core::ValidationErrors,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    match chrono::DateTime::parse_from_rfc3339(value.trim()) {
+        Ok(t) => Some(t.with_timezone(&chrono::Utc)),
+        Err(_) => {
+            errors.push(
+                field,
+                "must be an RFC 3339 instant, e.g. 2027-01-05T22:00:00Z",
+            );
+            None
+        }
+    }
+}
+
+/// Announces a planned maintenance window (the operator's administrators, `dcc_admin`); the
+/// availability report leaves its minutes out.
+#[utoipa::path(post, path = "/api/v1/maintenance-windows", tag = "reports", security(("bearer" = [])),
+    request_body = MaintenanceWindowIn,
+    responses((status = 201, body = MaintenanceWindowOut),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn schedule_maintenance(
+    reports: web::Data<Reports>,
+    caller: Caller,
+    Json(raw): Json<serde_json::Value>,
+) -> Result<HttpResponse, ApiError> {
+    let body: MaintenanceWindowIn = from_value(raw)?;
+    let mut errors = dsms_core::ValidationErrors::default();
+    let starts_at = instant("starts_at", &body.starts_at, &mut errors);
+    let ends_at = instant("ends_at", &body.ends_at, &mut errors);
+    let (Some(starts_at), Some(ends_at)) = (starts_at, ends_at) else {
+        return Err(ApiError::Validation(errors));
+    };
+    let new = NewMaintenanceWindow {
+        starts_at,
+        ends_at,
+        reason: body.reason,
+    };
+    let reports = reports.into_inner();
+    let window = blocking(move || {
+        reports
+            .schedule_maintenance(&caller.principal, new)
+            .map_err(ApiError::from)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(MaintenanceWindowOut::from(window)))
+}
+
+/// Planned maintenance windows, earliest first, cancelled ones included.
+#[utoipa::path(get, path = "/api/v1/maintenance-windows", tag = "reports", security(("bearer" = [])),
+    params(MaintenanceQuery),
+    responses((status = 200, body = MaintenanceWindowListOut),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn maintenance_windows(
+    reports: web::Data<Reports>,
+    caller: Caller,
+    query: web::Query<MaintenanceQuery>,
+) -> Result<web::Json<MaintenanceWindowListOut>, ApiError> {
+    let mut errors = dsms_core::ValidationErrors::default();
+    let since = match query.since.as_deref() {
+        None => None,
+        Some(text) => {
+            Some(instant("since", text, &mut errors).ok_or(ApiError::Validation(errors))?)
+        }
+    };
+    let reports = reports.into_inner();
+    let found = blocking(move || {
+        reports
+            .maintenance_windows(&caller.principal, since)
+            .map_err(ApiError::from)
+    })
+    .await?;
+    Ok(web::Json(MaintenanceWindowListOut {
+        items: found.into_iter().map(MaintenanceWindowOut::from).collect(),
+    }))
+}
+
+/// Cancels a planned maintenance window (`dcc_admin`): it is kept, marked cancelled, and its
+/// minutes count in the availability report again.
+#[utoipa::path(post, path = "/api/v1/maintenance-windows/{id}/cancel", tag = "reports", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The window's id")),
+    responses((status = 200, body = MaintenanceWindowOut),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn cancel_maintenance(
+    reports: web::Data<Reports>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<MaintenanceWindowOut>, ApiError> {
+    let id: i64 = id.trim().parse().map_err(|_| ApiError::NotFound)?;
+    let reports = reports.into_inner();
+    let window = blocking(move || {
+        reports
+            .cancel_maintenance(&caller.principal, id)
+            .map_err(ApiError::from)
+    })
+    .await?;
+    Ok(web::Json(MaintenanceWindowOut::from(window)))
 }
 
 #[cfg(test)]
