@@ -723,10 +723,10 @@ impl Hubs {
             }
         }
         errors.into_result()?;
-        let order_id = match &filter.order {
-            Some(key) => Some(resolve_key(key, "ORD").unwrap_or(-1)),
-            None => None,
-        };
+        let order_id = filter
+            .order
+            .as_ref()
+            .map(|key| resolve_key(key, "ORD").unwrap_or(-1));
         Ok(self.db().read_blocking(|conn| {
             let rows = dstore::cases(
                 conn,

@@ -6,6 +6,7 @@
 //! the pages read forms, call it, and show each refusal it names.
 
 mod auxiliary;
+mod delivery;
 mod desk;
 mod forecasts;
 mod locations;
@@ -36,6 +37,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .configure(orders::configure)
         .configure(returns::configure)
         .configure(desk::configure)
+        .configure(delivery::configure)
         .configure(auxiliary::configure);
 }
 
