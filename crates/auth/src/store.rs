@@ -1,4 +1,8 @@
 //! The SQL of identity and access, in one place.
+//!
+//! The lookups every request makes (session, person, API token) use `get_result`, not `first`:
+//! `first` adds `LIMIT ?`, and SQLite plans a bound LIMIT by its value, so it compiled such a
+//! cached statement again on every execution (docs/performance.md, "Hot paths").
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -349,7 +353,7 @@ pub(crate) fn credentials_by_id(
         .inner_join(organisations::table)
         .filter(people::id.eq(id))
         .select(credential_columns())
-        .first(conn)?)
+        .get_result(conn)?)
 }
 
 #[allow(clippy::type_complexity)]
@@ -677,7 +681,7 @@ pub(crate) fn session(conn: &mut DbConnection, id: &str) -> Result<Option<Sessio
     Ok(sessions::table
         .find(id)
         .select(SessionRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -689,7 +693,7 @@ pub(crate) fn session_by_digest(
     Ok(sessions::table
         .filter(sessions::token_digest.eq(digest))
         .select(SessionRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -792,7 +796,7 @@ pub(crate) fn api_token_by_digest(
         .inner_join(organisations::table)
         .filter(api_tokens::token_digest.eq(digest))
         .select((ApiTokenRow::as_select(), organisations::status))
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -893,44 +893,6 @@ pub(crate) fn organisation_active(conn: &mut DbConnection, id: i64) -> Result<bo
         .is_some_and(|s| s == "active"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn references_are_derived_from_ids_and_round_trip() {
-        assert_eq!(reference_of(42), "INC0000042");
-        assert_eq!(id_of_reference("INC0000042"), Some(42));
-        assert_eq!(reference_of(12_345_678), "INC12345678");
-        assert_eq!(id_of_reference("INC12345678"), Some(12_345_678));
-        assert_eq!(id_of_reference("INC42"), None);
-        assert_eq!(id_of_reference("REQ0000042"), None);
-    }
-
-    #[test]
-    fn the_open_condition_names_every_status_that_is_not_open() {
-        use crate::lifecycle::Status;
-        let not_open: Vec<String> = Status::ALL
-            .iter()
-            .filter(|s| !s.is_open())
-            .map(|s| format!("'{}'", s.as_str()))
-            .collect();
-        assert_eq!(
-            ONLY_OPEN,
-            format!("incidents.status NOT IN ({})", not_open.join(", "))
-        );
-    }
-
-    #[test]
-    fn search_text_cannot_inject_fts_syntax() {
-        assert_eq!(
-            fts5_query("hub \"offline\" OR NEAR(x"),
-            "\"hub\" \"offline\" \"OR\" \"NEAR\" \"x\""
-        );
-        assert_eq!(fts5_query("  "), "");
-    }
-}
-
 /// The incident an old reference (kept by `dsms import`) names, with the digest of the row it
 /// was imported from.
 pub(crate) fn alias(
@@ -1085,4 +1047,42 @@ pub(crate) fn rewrite_comment(
         ))
         .execute(conn)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_are_derived_from_ids_and_round_trip() {
+        assert_eq!(reference_of(42), "INC0000042");
+        assert_eq!(id_of_reference("INC0000042"), Some(42));
+        assert_eq!(reference_of(12_345_678), "INC12345678");
+        assert_eq!(id_of_reference("INC12345678"), Some(12_345_678));
+        assert_eq!(id_of_reference("INC42"), None);
+        assert_eq!(id_of_reference("REQ0000042"), None);
+    }
+
+    #[test]
+    fn the_open_condition_names_every_status_that_is_not_open() {
+        use crate::lifecycle::Status;
+        let not_open: Vec<String> = Status::ALL
+            .iter()
+            .filter(|s| !s.is_open())
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        assert_eq!(
+            ONLY_OPEN,
+            format!("incidents.status NOT IN ({})", not_open.join(", "))
+        );
+    }
+
+    #[test]
+    fn search_text_cannot_inject_fts_syntax() {
+        assert_eq!(
+            fts5_query("hub \"offline\" OR NEAR(x"),
+            "\"hub\" \"offline\" \"OR\" \"NEAR\" \"x\""
+        );
+        assert_eq!(fts5_query("  "), "");
+    }
 }
