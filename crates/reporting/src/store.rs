@@ -17,7 +17,7 @@ use dsms_store::{DbBackend, DbConnection, StoreError, scoped};
 use crate::facts::{IncidentFacts, IncidentSource, Pause};
 use crate::params::{Dimension, ReportParams};
 use crate::rollup::schema::report_rollup as rollup_t;
-use crate::rollup::{self, Contributor, Totals};
+use crate::rollup::{self, Contributor, Span, Totals};
 
 /// Inserts `rows` in one statement. Multi-row inserts are not part of what diesel's
 /// multi-backend connection speaks, so each backend gets the statement in its own dialect.
@@ -366,19 +366,14 @@ fn scoped_facts(principal: &Principal, params: &ReportParams) -> FactCondition {
 /// A condition on the report totals.
 type RollupCondition = Box<dyn BoxableExpression<rollup_t::table, DbBackend, SqlType = Bool>>;
 
-/// The report totals the caller may see over the report's period, narrowed by its filters (the
-/// tenant rule as in [`scoped_facts`]). Whole months inside the period are read from month
-/// rows when the report counts per month, the rest from day rows.
-fn scoped_rollup(principal: &Principal, params: &ReportParams) -> RollupCondition {
-    let mut spans: RollupCondition = Box::new(false.into_sql::<Bool>());
-    for span in rollup::spans(params.from, params.to, params.granularity) {
-        spans = Box::new(
-            spans.or(rollup_t::grain
-                .eq(span.grain)
-                .and(rollup_t::period_start.between(span.first, span.last))),
-        );
-    }
-    let mut condition: RollupCondition = spans;
+/// The report totals of `span` the caller may see, narrowed by the report's filters (the
+/// tenant rule as in [`scoped_facts`]). One span per query, so each is one range of the key.
+fn scoped_rollup(principal: &Principal, params: &ReportParams, span: Span) -> RollupCondition {
+    let mut condition: RollupCondition = Box::new(
+        rollup_t::grain
+            .eq(span.grain)
+            .and(rollup_t::period_start.between(span.first, span.last)),
+    );
     for organisation in [principal.visible_organisation(), params.organisation_id]
         .into_iter()
         .flatten()
@@ -440,14 +435,29 @@ fn totals(s: Sums) -> Totals {
 }
 
 /// The report totals over the period per period start and priority, and per value of `by`
-/// too when given (priority needs no more).
+/// too when given (priority needs no more). Whole months inside the period are read from
+/// month rows when the report counts per month, the rest from day rows.
 pub(crate) fn period_totals(
     conn: &mut DbConnection,
     principal: &Principal,
     params: &ReportParams,
     by: Option<Dimension>,
 ) -> Result<Vec<PeriodTotals>, StoreError> {
-    let query = rollup_t::table.filter(scoped_rollup(principal, params));
+    let mut out = Vec::new();
+    for span in rollup::spans(params.from, params.to, params.granularity) {
+        out.extend(span_totals(conn, principal, params, by, span)?);
+    }
+    Ok(out)
+}
+
+fn span_totals(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    params: &ReportParams,
+    by: Option<Dimension>,
+    span: Span,
+) -> Result<Vec<PeriodTotals>, StoreError> {
+    let query = rollup_t::table.filter(scoped_rollup(principal, params, span));
     let row = |period_start, priority, value, sums| PeriodTotals {
         period_start,
         priority,
