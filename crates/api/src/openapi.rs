@@ -1,6 +1,8 @@
+use std::sync::OnceLock;
+
 use actix_web::{HttpResponse, http::header, web};
 use utoipa::OpenApi;
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::problem::{Problem, ProblemField};
 
@@ -81,8 +83,6 @@ use crate::problem::{Problem, ProblemField};
         crate::routes::hubs_auxiliary::history,
         crate::routes::hubs_auxiliary::lines,
         crate::routes::hubs_auxiliary::set_lines,
-        crate::routes::hubs_returns::request,
-        crate::routes::hubs_returns::list,
         crate::routes::hubs_delivery::plan,
         crate::routes::hubs_delivery::amend_plan,
         crate::routes::hubs_delivery::asn,
@@ -90,6 +90,8 @@ use crate::problem::{Problem, ProblemField};
         crate::routes::hubs_delivery::discrepancy,
         crate::routes::hubs_delivery::update_discrepancy,
         crate::routes::hubs_delivery::discrepancy_history,
+        crate::routes::hubs_returns::request,
+        crate::routes::hubs_returns::list,
         crate::routes::hubs_returns::get,
         crate::routes::hubs_returns::update,
         crate::routes::hubs_returns::lines,
@@ -257,11 +259,31 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc
 }
 
+/// The document serialised once per process: each HTTP worker builds its own app, and a copy of
+/// the document per worker cost about 10 MB of resident memory (docs/performance.md).
+fn document_json() -> web::Bytes {
+    static DOCUMENT: OnceLock<web::Bytes> = OnceLock::new();
+    DOCUMENT
+        .get_or_init(|| {
+            serde_json::to_vec(&openapi())
+                .expect("the document serialises")
+                .into()
+        })
+        .clone()
+}
+
+async fn document() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(document_json())
+}
+
 /// Serves the document at `/api/v1/openapi.json` and the interactive docs (Swagger UI, shipped
 /// inside the binary) at `/api/docs/`.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/api/docs").get(docs_slash))
-        .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/v1/openapi.json", openapi()));
+        .service(web::resource("/api/v1/openapi.json").get(document))
+        .service(SwaggerUi::new("/api/docs/{_:.*}").config(Config::from("/api/v1/openapi.json")));
 }
 
 async fn docs_slash() -> HttpResponse {

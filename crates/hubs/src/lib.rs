@@ -34,12 +34,12 @@ pub use model::{
     OrderChanges, Party, RadioTechnology, Region, ReturnLine, ReturnReason, ReturnRow, SerialRow,
     VariantChanges,
 };
-pub use month::{HubSerial, Month, SERIAL_RULE};
-pub use rules::{HubRules, ReturnCharges, RuleSet};
 pub use model::{
     ConsignmentPlan, DiscrepancyCase, DiscrepancyChanges, PlanLine, PlannedConsignment,
     ShipmentNotice,
 };
+pub use month::{HubSerial, Month, SERIAL_RULE};
+pub use rules::{HubRules, ReturnCharges, RuleSet};
 pub use service::{
     DeliverySweepReport, DiscrepancyFilter, EVENT_KIND, ForecastFilter, Hubs, OrderFilter,
     ReturnFilter,

@@ -271,7 +271,10 @@ mod tests {
         for status in DiscrepancyStatus::ALL {
             assert!(allowed(DISCREPANCY_TRANSITIONS, *status, Supplier).is_empty());
         }
-        assert_eq!(allowed(DISCREPANCY_TRANSITIONS, Open, Operator), vec![Investigating]);
+        assert_eq!(
+            allowed(DISCREPANCY_TRANSITIONS, Open, Operator),
+            vec![Investigating]
+        );
         assert!(!may(DISCREPANCY_TRANSITIONS, Open, Settled, Operator));
         assert_eq!(
             allowed(DISCREPANCY_TRANSITIONS, Investigating, Operator),
