@@ -36,6 +36,19 @@ impl Directory {
                 organisations::sec_party_id,
             ))
             .load(conn)?;
+        let found: Vec<(i64, String, String, String)> = people::table
+            .inner_join(organisations::table)
+            .select((people::id, people::email, people::name, organisations::kind))
+            .load(conn)?;
+        Ok(Self::new(orgs, found))
+    }
+
+    /// The directory of `orgs` (id, name, SEC party id) and `found` people (id, email, name,
+    /// their organisation's kind), as [`load`](Self::load) reads them.
+    pub fn new(
+        orgs: Vec<(i64, String, Option<String>)>,
+        found: Vec<(i64, String, String, String)>,
+    ) -> Self {
         let mut directory = Self::default();
         for (id, name, party) in orgs {
             directory.by_name.insert(name.trim().to_lowercase(), id);
@@ -45,10 +58,6 @@ impl Directory {
                     .insert(party.trim().to_uppercase(), id);
             }
         }
-        let found: Vec<(i64, String, String, String)> = people::table
-            .inner_join(organisations::table)
-            .select((people::id, people::email, people::name, organisations::kind))
-            .load(conn)?;
         for (id, email, name, kind) in found {
             directory.people.insert(
                 email.to_lowercase(),
@@ -59,7 +68,7 @@ impl Directory {
                 },
             );
         }
-        Ok(directory)
+        directory
     }
 
     /// The organisation with this SEC party id or, failing that, this name.

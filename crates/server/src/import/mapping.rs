@@ -385,8 +385,12 @@ impl Mapping {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the mapping {}", path.display()))?;
-        let mapping: Self =
-            toml::from_str(&text).with_context(|| format!("invalid mapping {}", path.display()))?;
+        Self::parse(&text).with_context(|| format!("invalid mapping {}", path.display()))
+    }
+
+    /// Reads and checks the text of a mapping file.
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let mapping: Self = toml::from_str(text)?;
         if mapping.source.trim().is_empty() {
             bail!("mapping: `source` must name the old system");
         }

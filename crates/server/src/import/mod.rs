@@ -9,9 +9,9 @@
 //! Rows that cannot be imported are written, with the reason, to a rejects CSV beside the
 //! report. `--dry-run` converts and checks everything and writes nothing to the database.
 
-mod directory;
+pub mod directory;
 mod mapping;
-mod rows;
+pub mod rows;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -233,6 +233,15 @@ struct Export<'a> {
     duplicate: &'static str,
 }
 
+/// The reader of an export: `delimiter`-separated, with a header row, rows of any length (a
+/// short row's missing columns read as empty).
+pub fn csv_reader<R: std::io::Read>(input: R, delimiter: u8) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_reader(input)
+}
+
 /// Reads `export` row by row: converts each row, rejects a second row with the same `key`
 /// (rather than letting it silently overwrite the first), and hands full batches to `flush`,
 /// which writes (or in a dry run checks) and empties them. Returns the counts, the rejects file
@@ -247,11 +256,9 @@ fn read_export<T>(
     key: impl Fn(&T) -> &str,
     mut flush: impl FnMut(&mut Vec<Pending<T>>, &mut Counts, &mut Rejects) -> anyhow::Result<()>,
 ) -> anyhow::Result<(Counts, PathBuf, BTreeSet<String>)> {
-    let mut input = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .from_path(export.path)
+    let file = File::open(export.path)
         .with_context(|| format!("cannot read {}", export.path.display()))?;
+    let mut input = csv_reader(file, delimiter);
     let headers = input.headers()?.clone();
     let columns = Columns::new(&headers, named, export.what)?;
     let mut rejects = Rejects::create(&args.rejects_dir, export.rejects, &headers)?;
