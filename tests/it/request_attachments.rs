@@ -33,7 +33,7 @@ async fn raise(client: &Bearer) -> Value {
     .await
 }
 
-fn part(name: &str, filename: &str, content_type: &str, bytes: &[u8]) -> Part {
+fn part(filename: &str, content_type: &str, bytes: &[u8]) -> Part {
     Part::bytes(bytes.to_vec())
         .file_name(filename.to_owned())
         .mime_str(content_type)
@@ -41,7 +41,7 @@ fn part(name: &str, filename: &str, content_type: &str, bytes: &[u8]) -> Part {
 }
 
 fn file(name: &str, content_type: &str, bytes: &[u8]) -> Form {
-    Form::new().part("file", part("file", name, content_type, bytes))
+    Form::new().part("file", part(name, content_type, bytes))
 }
 
 fn attachments_path(request: &Value) -> String {
@@ -292,7 +292,7 @@ async fn file_fields_are_raised_as_multipart_and_each_fault_is_named() {
             "/api/v1/requests",
             form(vec![(
                 "fields.evidence",
-                part("", "e.png", "image/png", b"not a png"),
+                part("e.png", "image/png", b"not a png"),
             )]),
         )
         .await,
@@ -305,7 +305,7 @@ async fn file_fields_are_raised_as_multipart_and_each_fault_is_named() {
             "/api/v1/requests",
             form(vec![(
                 "fields.evidence",
-                part("", "big.txt", "text/plain", &vec![b'a'; 1024 * 1024 + 1]),
+                part("big.txt", "text/plain", &vec![b'a'; 1024 * 1024 + 1]),
             )]),
         )
         .await,
@@ -317,8 +317,8 @@ async fn file_fields_are_raised_as_multipart_and_each_fault_is_named() {
             &system,
             "/api/v1/requests",
             form(vec![
-                ("fields.evidence", part("", "e.pdf", "application/pdf", PDF)),
-                ("fields.summary", part("", "s.txt", "text/plain", b"x")),
+                ("fields.evidence", part("e.pdf", "application/pdf", PDF)),
+                ("fields.summary", part("s.txt", "text/plain", b"x")),
             ]),
         )
         .await,
@@ -334,7 +334,7 @@ async fn file_fields_are_raised_as_multipart_and_each_fault_is_named() {
             "/api/v1/requests",
             form(vec![(
                 "fields.evidence",
-                part("", "fault report.pdf", "application/pdf", PDF),
+                part("fault report.pdf", "application/pdf", PDF),
             )]),
         )
         .await,

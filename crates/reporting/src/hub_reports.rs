@@ -18,6 +18,16 @@ use crate::policy::ReportPolicy;
 use crate::store_hubs;
 use crate::table::{ChartSpec, ColumnKind, ReportTable, Value};
 
+/// A forecast-accuracy row's key: delivery month, organisation split, variant code and region.
+type ForecastKey = (String, Option<i64>, String, String);
+
+/// One returned hub: the day, organisation, reason, whether faulty, the analysis's verdict and
+/// the variant.
+type ReturnedHub = (NaiveDate, i64, String, bool, Option<bool>, i64);
+
+/// Faulty returns, how many were analysed and how many of those confirmed the fault.
+type Confirmations = (i64, i64, i64);
+
 /// Order statuses that count as ordered: everything not rejected or cancelled.
 const ORDERED: &[&str] = &[
     "submitted",
@@ -114,7 +124,7 @@ pub(crate) fn forecast_accuracy(
     ids.dedup();
     let variants = variants(conn)?;
     // (month, organisation split, variant code, region) -> (forecast, ordered)
-    let mut figures: BTreeMap<(String, Option<i64>, String, String), (i64, i64)> = BTreeMap::new();
+    let mut figures: BTreeMap<ForecastKey, (i64, i64)> = BTreeMap::new();
     let mut add = |month: String, organisation: i64, variant: i64, forecast: i64, ordered: i64| {
         let Some(v) = variants.get(&variant) else {
             return;
@@ -320,7 +330,7 @@ fn returned(
     principal: &Principal,
     params: &ReportParams,
     policy: &ReportPolicy,
-) -> Result<Vec<(NaiveDate, i64, String, bool, Option<bool>, i64)>, ReportError> {
+) -> Result<Vec<ReturnedHub>, ReportError> {
     let from = start_of(policy.zone, params.from);
     let until = start_of(policy.zone, params.to + Duration::days(1));
     Ok(
@@ -412,7 +422,7 @@ pub(crate) fn fault_confirmation(
 ) -> Result<ReportTable, ReportError> {
     let variants = variants(conn)?;
     // (returned, analysed, confirmed)
-    let mut counts: BTreeMap<(NaiveDate, Option<i64>, String), (i64, i64, i64)> = BTreeMap::new();
+    let mut counts: BTreeMap<(NaiveDate, Option<i64>, String), Confirmations> = BTreeMap::new();
     for (day, organisation, _, faulty, confirmed, variant) in
         returned(conn, principal, params, policy)?
     {

@@ -193,7 +193,7 @@ fn seed(w: &World) {
                 ))
                 .execute(conn)?;
         }
-        let returns: [(i64, &str, Vec<(&str, &str, bool, Option<bool>)>); 3] = [
+        let returns: [ReturnFixture; 3] = [
             (
                 n,
                 "2026-11-25 10:00",
@@ -500,3 +500,11 @@ fn hub_report_csv_parses_back() {
         .expect("row");
     assert_eq!((&march[4], &march[5], &march[6]), ("140", "160", "1.1429"));
 }
+
+/// A return in the fixture: organisation, when, and per serial its serial, reason, whether
+/// faulty and the analysis's verdict.
+type ReturnFixture = (
+    i64,
+    &'static str,
+    Vec<(&'static str, &'static str, bool, Option<bool>)>,
+);
