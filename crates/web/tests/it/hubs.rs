@@ -482,7 +482,9 @@ async fn a_supplier_goes_from_forecast_to_a_faulty_return_analysed_through_the_p
         !page.body.contains("Amend the order"),
         "firm after the cut-off"
     );
-    let consignment = between(&page.body, "/consignments/", "/confirm").expect("a consignment");
+    // The consignment's id is the first path segment after `/consignments/` (its notice links
+    // and its confirm form both carry it).
+    let consignment = between(&page.body, "/consignments/", "/").expect("a consignment");
     ada.post(
         &format!("{order_page}/consignments/{consignment}/confirm"),
         &[
