@@ -10,6 +10,7 @@ mod extract;
 mod health;
 mod metrics;
 pub mod middleware;
+pub mod multipart;
 mod openapi;
 mod problem;
 pub mod rate_limit;

@@ -156,7 +156,7 @@ impl Metrics {
             )])
             .set(1);
         registry.register("build_info", "The running dsms version", build);
-        Self {
+        let metrics = Self {
             registry,
             requests,
             latency,
@@ -170,7 +170,12 @@ impl Metrics {
             sign_in_failures,
             rate_limited,
             outcomes: (AtomicI64::new(0), AtomicI64::new(0)),
-        }
+        };
+        // Every known series exists from the first scrape, before the first sample of the
+        // database lands: an alert on a missing series would otherwise see nothing to compare.
+        metrics.set_outbox_oldest_age(&[]);
+        metrics.set_sla_breaches(&[], &[]);
+        metrics
     }
 
     /// Records one request refused by the rate limits of `class`, spent `by` token or address.
@@ -304,6 +309,24 @@ fn set_family<L>(
         let key = label((*name).to_owned());
         if !present.contains(&key) {
             family.get_or_create(&key).set(0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Metrics;
+
+    #[test]
+    fn the_operational_gauges_are_exported_before_the_first_sample() {
+        let text = Metrics::new().render();
+        for series in [
+            "dsms_outbox_oldest_pending_age_seconds{kind=\"email\"} 0",
+            "dsms_outbox_oldest_pending_age_seconds{kind=\"webhook\"} 0",
+            "dsms_sla_breached_open_incidents{clock=\"resolution\"} 0",
+            "dsms_sla_breaches_last_hour{clock=\"response\"} 0",
+        ] {
+            assert!(text.contains(series), "{series} missing from:\n{text}");
         }
     }
 }

@@ -1,11 +1,12 @@
 //! Reading a file posted from a page's upload form (`multipart/form-data`) without holding
-//! more than the configured limit: the body is cut off past the limit plus the form's framing;
-//! and the download of an attached file.
+//! more than the configured limit, through the API's multipart reader (the body is cut off past
+//! the limit plus the form's framing); and the download of an attached file.
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
+use dsms_api::ApiError;
+use dsms_api::multipart::read_multipart;
 use dsms_core::attachment::Attachment;
-use futures_util::StreamExt;
 
 /// Room for the form's other fields and the multipart framing.
 const FRAMING: usize = 16 * 1024;
@@ -34,44 +35,26 @@ pub(crate) async fn read(
     limit: usize,
 ) -> Result<Upload, String> {
     let too_large = || format!("The file must be at most {} MB.", limit / (1024 * 1024));
-    let cap = limit.saturating_add(FRAMING);
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > cap) {
-        return Err(too_large());
-    }
-    let mut seen = 0usize;
-    let capped = payload.map(move |chunk| {
-        let chunk = chunk?;
-        seen = seen.saturating_add(chunk.len());
-        if seen > cap {
-            Err(actix_web::error::PayloadError::Overflow)
-        } else {
-            Ok(chunk)
-        }
-    });
-    let mut multipart = actix_multipart::Multipart::new(req.headers(), capped);
+    let parts = read_multipart(
+        req,
+        payload.into_inner(),
+        limit,
+        limit.saturating_add(FRAMING),
+        |name, _| name == "file",
+    )
+    .await
+    .map_err(|e| unreadable(e, too_large))?;
     let mut upload = Upload::default();
-    while let Some(field) = multipart.next().await {
-        let mut field = field.map_err(|_| too_large())?;
-        let name = field.name().unwrap_or_default().to_owned();
-        if name == "file" {
-            upload.filename = field
-                .content_disposition()
-                .and_then(|d| d.get_filename())
-                .unwrap_or_default()
-                .to_owned();
-            upload.content_type = field.content_type().map(|m| m.essence_str().to_owned());
+    for file in parts.files {
+        if file.too_large {
+            return Err(too_large());
         }
-        let mut value = Vec::new();
-        while let Some(chunk) = field.next().await {
-            value.extend_from_slice(&chunk.map_err(|_| too_large())?);
-        }
+        upload.filename = file.filename;
+        upload.content_type = file.content_type;
+        upload.bytes = file.bytes;
+    }
+    for (name, value) in parts.texts {
         match name.as_str() {
-            "file" => upload.bytes = value,
             "csrf_token" => upload.csrf_token = String::from_utf8_lossy(&value).into_owned(),
             "visibility" => upload.internal = value == b"work_note",
             _ => upload
@@ -83,6 +66,14 @@ pub(crate) async fn read(
         return Err("Choose a file to attach.".to_owned());
     }
     Ok(upload)
+}
+
+/// Why a posted form could not be read, in a sentence.
+fn unreadable(error: ApiError, too_large: impl Fn() -> String) -> String {
+    match error {
+        ApiError::PayloadTooLarge(_) => too_large(),
+        other => format!("The form could not be read: {other}."),
+    }
 }
 
 /// One file of a posted form.
@@ -120,53 +111,34 @@ pub(crate) async fn read_form(
             cap / (1024 * 1024)
         )
     };
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > cap.saturating_add(FRAMING)) {
-        return Err(too_large());
-    }
-    let limit = cap.saturating_add(FRAMING);
-    let mut seen = 0usize;
-    let capped = payload.map(move |chunk| {
-        let chunk = chunk?;
-        seen = seen.saturating_add(chunk.len());
-        if seen > limit {
-            Err(actix_web::error::PayloadError::Overflow)
-        } else {
-            Ok(chunk)
-        }
-    });
-    let mut multipart = actix_multipart::Multipart::new(req.headers(), capped);
-    let mut fields = Vec::new();
+    let parts = read_multipart(
+        req,
+        payload.into_inner(),
+        cap,
+        cap.saturating_add(FRAMING),
+        |_, has_file_name| has_file_name,
+    )
+    .await
+    .map_err(|e| unreadable(e, too_large))?;
     let mut files = Vec::new();
-    while let Some(field) = multipart.next().await {
-        let mut field = field.map_err(|_| too_large())?;
-        let name = field.name().unwrap_or_default().to_owned();
-        let filename = field
-            .content_disposition()
-            .and_then(|d| d.get_filename())
-            .map(str::to_owned);
-        let content_type = field.content_type().map(|m| m.essence_str().to_owned());
-        let mut value = Vec::new();
-        while let Some(chunk) = field.next().await {
-            value.extend_from_slice(&chunk.map_err(|_| too_large())?);
+    for file in parts.files {
+        if file.too_large {
+            return Err(too_large());
         }
-        match filename {
-            Some(filename) if !(filename.is_empty() && value.is_empty()) => {
-                files.push(PostedFile {
-                    input: name,
-                    filename,
-                    content_type,
-                    bytes: value,
-                });
-            }
-            Some(_) => {}
-            None => fields.push((name, String::from_utf8_lossy(&value).into_owned())),
+        if !(file.filename.is_empty() && file.bytes.is_empty()) {
+            files.push(PostedFile {
+                input: file.name,
+                filename: file.filename,
+                content_type: file.content_type,
+                bytes: file.bytes,
+            });
         }
     }
+    let fields = parts
+        .texts
+        .into_iter()
+        .map(|(name, value)| (name, String::from_utf8_lossy(&value).into_owned()))
+        .collect();
     Ok((fields, files))
 }
 

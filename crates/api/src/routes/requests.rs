@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, blocking};
 use crate::extract::{Json, from_value, parse_json};
+use crate::multipart;
 use crate::problem::{ApiError, Problem};
 use crate::routes::attachments::{self, AttachmentOut, AttachmentUpload, read_upload};
 use crate::routes::audit::AuditEntryOut;
@@ -267,7 +268,7 @@ async fn read_raise_form(
     limit: usize,
 ) -> Result<(serde_json::Value, Vec<NewFile>), ApiError> {
     let parts =
-        attachments::read_multipart(req, payload, limit, attachments::form_cap(limit), |n| {
+        multipart::read_multipart(req, payload, limit, multipart::form_cap(limit), |n, _| {
             n.starts_with("fields.")
         })
         .await?;
@@ -325,7 +326,7 @@ pub(crate) async fn raise(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let key = idempotency_key(&req)?;
-    let (raw, files) = if attachments::is_form_data(&req) {
+    let (raw, files) = if multipart::is_form_data(&req) {
         read_raise_form(
             &req,
             payload.into_inner(),
