@@ -6,6 +6,7 @@
 #![no_main]
 
 use std::cell::RefCell;
+use std::pin::Pin;
 
 use actix_web::ResponseError;
 use actix_web::dev::Payload;
@@ -14,6 +15,7 @@ use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use actix_web::test::TestRequest;
 use actix_web::web::Bytes;
 use dsms_api::multipart::{TEXT_PART_LIMIT, read_multipart};
+use futures_util::Stream;
 use libfuzzer_sys::fuzz_target;
 
 /// Small limits, so that inputs of a few kilobytes reach every refusal.
@@ -42,13 +44,14 @@ fuzz_target!(|data: &[u8]| {
         .insert_header((CONTENT_TYPE, content_type))
         .insert_header((CONTENT_LENGTH, body.len()))
         .to_http_request();
-    let payload = Payload::Stream {
-        payload: Box::pin(futures_util::stream::iter(chunks)),
-    };
+    let stream: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> =
+        Box::pin(futures_util::stream::iter(chunks));
+    let payload = Payload::Stream { payload: stream };
     let read = RUNTIME.with(|rt| {
-        rt.borrow().block_on(read_multipart(&req, payload, FILE_LIMIT, CAP, |name| {
-            name == "file" || name.starts_with("fields.")
-        }))
+        rt.borrow()
+            .block_on(read_multipart(&req, payload, FILE_LIMIT, CAP, |name, _| {
+                name == "file" || name.starts_with("fields.")
+            }))
     });
     match read {
         Ok(parts) => {
