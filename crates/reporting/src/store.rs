@@ -635,7 +635,8 @@ pub(crate) fn bucket_counts(
     let rows: Vec<(Option<NaiveDate>, i32, Option<i32>, i64)> = match clock {
         Clock::Response => query
             .filter(facts::response_bucket.is_not_null())
-            .group_by((facts::resolved_on, facts::priority, facts::response_bucket))
+            // In the order of the organisation's bucket index, so the count streams from it.
+            .group_by((facts::priority, facts::response_bucket, facts::resolved_on))
             .select((
                 facts::resolved_on,
                 facts::priority,
@@ -646,9 +647,9 @@ pub(crate) fn bucket_counts(
         Clock::Resolution => query
             .filter(facts::resolution_bucket.is_not_null())
             .group_by((
-                facts::resolved_on,
                 facts::priority,
                 facts::resolution_bucket,
+                facts::resolved_on,
             ))
             .select((
                 facts::resolved_on,
