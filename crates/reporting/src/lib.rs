@@ -15,6 +15,7 @@ mod cells;
 mod chart;
 mod error;
 mod facts;
+mod histogram;
 mod hub_reports;
 mod params;
 mod policy;

@@ -14,11 +14,12 @@ use dsms_store::{Db, DbConnection, StoreError, timestamp};
 use crate::catalogue::{REPORTS, ReportDefinition, ReportName};
 use crate::error::ReportError;
 use crate::facts::{self, IncidentFacts};
+use crate::histogram::{self, Clock};
 use crate::params::{Dimension, Granularity, ReportParams, ReportQuery, next_period};
 use crate::policy::ReportPolicy;
 use crate::rollup::Totals;
 use crate::schedule::Cadence;
-use crate::store::{self, Clock, DeviceRow, NewSubscriptionRow, SubscriptionRow};
+use crate::store::{self, DeviceRow, NewSubscriptionRow, SubscriptionRow};
 use crate::table::{ChartSpec, Column, ColumnKind, ReportTable, Value};
 
 /// How many incidents one unit of work brings up to date.
@@ -143,8 +144,30 @@ fn mean_minutes(seconds: i64, count: i64) -> Value {
     }
 }
 
-/// The median in minutes of the `count` clock times of `priority` resolved in `days`: the
-/// middle one, or the mean of the middle two, read in order from the facts.
+/// How many values each bucket holds (by bucket, ascending), per (period, priority).
+type BucketCounts = BTreeMap<(NaiveDate, i32), BTreeMap<i32, i64>>;
+
+/// The bucket counts of `clock` per period of the report and priority.
+fn bucket_counts(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    params: &ReportParams,
+    clock: Clock,
+) -> Result<BucketCounts, StoreError> {
+    let mut out = BucketCounts::new();
+    for (start, priority, bucket, n) in store::bucket_counts(conn, principal, params, clock)? {
+        *out.entry((params.period_of(start), priority))
+            .or_default()
+            .entry(bucket)
+            .or_default() += n;
+    }
+    Ok(out)
+}
+
+/// The median in minutes of the clock times of `priority` resolved in `days`, whose buckets
+/// hold `counts`: the middle one, or the mean of the middle two, each read from its bucket's
+/// facts in order.
+#[allow(clippy::too_many_arguments)]
 fn median_minutes(
     conn: &mut DbConnection,
     principal: &Principal,
@@ -152,19 +175,29 @@ fn median_minutes(
     priority: i32,
     days: (NaiveDate, NaiveDate),
     clock: Clock,
-    count: i64,
+    counts: Option<&BTreeMap<i32, i64>>,
 ) -> Result<Value, StoreError> {
-    if count == 0 {
-        return Ok(Value::Null);
+    let counts: Vec<(i32, i64)> = counts
+        .map(|c| c.iter().map(|(b, n)| (*b, *n)).collect())
+        .unwrap_or_default();
+    let ranks = histogram::middle_ranks(counts.iter().map(|(_, n)| n).sum());
+    let mut middle: Vec<i64> = Vec::new();
+    // The middle two usually share a bucket, and then one read gives both.
+    while let Some(&rank) = ranks.get(middle.len()) {
+        let Some((bucket, offset)) = histogram::locate(&counts, rank) else {
+            break;
+        };
+        let wanted = (ranks.len() - middle.len()) as i64;
+        let values = store::seconds_in_bucket(
+            conn, principal, params, priority, days, clock, bucket, offset, wanted,
+        )?;
+        // Counts read before a concurrent change to the facts may promise a value no longer
+        // there; the median of what was found is the best answer then.
+        if values.is_empty() {
+            break;
+        }
+        middle.extend(values);
     }
-    let (offset, limit) = if count % 2 == 1 {
-        (count / 2, 1)
-    } else {
-        (count / 2 - 1, 2)
-    };
-    let middle = store::ordered_seconds(
-        conn, principal, params, priority, days, clock, offset, limit,
-    )?;
     if middle.is_empty() {
         return Ok(Value::Null);
     }
@@ -560,6 +593,8 @@ impl Reports {
                 .or_default()
                 .add(&row.totals, 1);
         }
+        let response = bucket_counts(conn, principal, params, Clock::Response)?;
+        let resolution = bucket_counts(conn, principal, params, Clock::Resolution)?;
         let mut rows = Vec::new();
         for period in params.periods() {
             // The days of this period inside the report's.
@@ -569,10 +604,12 @@ impl Reports {
             );
             for priority in 1..=5 {
                 let t = totals.get(&(period, priority)).copied().unwrap_or_default();
-                let mut median =
-                    |clock, n| median_minutes(conn, principal, params, priority, days, clock, n);
-                let median_response = median(Clock::Response, t.response_count)?;
-                let median_resolution = median(Clock::Resolution, t.resolution_count)?;
+                let mut median = |clock, counts: &BucketCounts| {
+                    let counts = counts.get(&(period, priority));
+                    median_minutes(conn, principal, params, priority, days, clock, counts)
+                };
+                let median_response = median(Clock::Response, &response)?;
+                let median_resolution = median(Clock::Resolution, &resolution)?;
                 rows.push(vec![
                     Self::period_label(params, period),
                     text(priority.to_string()),

@@ -15,6 +15,8 @@ use dsms_store::schema::{
 use dsms_store::{DbBackend, DbConnection, StoreError, scoped};
 
 use crate::facts::{IncidentFacts, IncidentSource, Pause};
+use crate::histogram::schema::report_duration_histogram as histogram_t;
+use crate::histogram::{self, Clock, bucket_of};
 use crate::params::{Dimension, ReportParams};
 use crate::rollup::schema::report_rollup as rollup_t;
 use crate::rollup::{self, Contributor, Span, Totals};
@@ -50,6 +52,8 @@ struct FactsRow<'a> {
     reopened: bool,
     source_version: i64,
     source_updated_at: NaiveDateTime,
+    response_bucket: Option<i32>,
+    resolution_bucket: Option<i32>,
 }
 
 /// An incident's columns the facts are computed from, as loaded.
@@ -188,9 +192,9 @@ fn contributor(f: &IncidentFacts) -> Contributor {
     }
 }
 
-/// Replaces the facts of the incidents in `all`, and moves the report totals by the
-/// difference between the facts removed and those added (in the caller's transaction, so
-/// totals and facts never disagree).
+/// Replaces the facts of the incidents in `all`, and moves the report totals and duration
+/// histograms by the difference between the facts removed and those added (in the caller's
+/// transaction, so totals, histograms and facts never disagree).
 pub(crate) fn replace_facts(
     conn: &mut DbConnection,
     all: &[IncidentFacts],
@@ -243,6 +247,8 @@ pub(crate) fn replace_facts(
             reopened: f.reopened,
             source_version: f.source_version,
             source_updated_at: f.source_updated_at,
+            response_bucket: f.response_seconds.map(bucket_of),
+            resolution_bucket: f.resolution_seconds.map(bucket_of),
         })
         .collect();
     // Well under SQLite's limit of bound values per statement.
@@ -309,6 +315,66 @@ pub(crate) fn replace_facts(
             }
         }
         // diesel has no multi-row upsert for SQLite; a statement per row costs no round trip.
+        DbConnection::Sqlite(c) => {
+            for row in &rows {
+                upsert!(row).execute(c)?;
+            }
+        }
+    }
+    add_to_histogram(conn, &histogram::delta(&removed, &added))
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = histogram_t)]
+struct HistogramRow {
+    grain: &'static str,
+    period_start: NaiveDate,
+    priority: i32,
+    clock: &'static str,
+    bucket: i32,
+    incidents: i64,
+}
+
+/// Adds `change` to the bucket counts, inserting the rows that are new.
+fn add_to_histogram(
+    conn: &mut DbConnection,
+    change: &[(histogram::Key, i64)],
+) -> Result<(), StoreError> {
+    let rows: Vec<HistogramRow> = change
+        .iter()
+        .map(|(key, n)| HistogramRow {
+            grain: key.grain,
+            period_start: key.period_start,
+            priority: key.priority,
+            clock: key.clock.as_str(),
+            bucket: key.bucket,
+            incidents: *n,
+        })
+        .collect();
+    macro_rules! upsert {
+        ($values:expr) => {
+            diesel::insert_into(histogram_t::table)
+                .values($values)
+                .on_conflict((
+                    histogram_t::grain,
+                    histogram_t::period_start,
+                    histogram_t::priority,
+                    histogram_t::clock,
+                    histogram_t::bucket,
+                ))
+                .do_update()
+                .set(
+                    histogram_t::incidents
+                        .eq(histogram_t::incidents + excluded(histogram_t::incidents)),
+                )
+        };
+    }
+    match conn {
+        DbConnection::Pg(c) => {
+            for chunk in rows.chunks(500) {
+                upsert!(chunk).execute(c)?;
+            }
+        }
         DbConnection::Sqlite(c) => {
             for row in &rows {
                 upsert!(row).execute(c)?;
@@ -523,24 +589,95 @@ fn span_totals(
     })
 }
 
-/// Which clock a median is of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Clock {
-    Response,
-    Resolution,
+/// How many resolved incidents' `clock` times fall in each bucket, per period start (a day,
+/// or a month's first day), priority and bucket, over the report's days, of the incidents the
+/// caller may see under the report's filters. Operator staff's figures over every organisation
+/// (the usual monthly report) come from the kept histogram; an organisation's, or a category's
+/// or group's, are counted from the facts, one pass for every cell.
+pub(crate) fn bucket_counts(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    params: &ReportParams,
+    clock: Clock,
+) -> Result<Vec<(NaiveDate, i32, i32, i64)>, StoreError> {
+    let whole_network = principal.visible_organisation().is_none()
+        && params.organisation_id.is_none()
+        && params.category.is_none()
+        && params.group.is_none();
+    if whole_network {
+        let mut out = Vec::new();
+        for span in rollup::spans(params.from, params.to, params.granularity) {
+            let mut query = histogram_t::table
+                .filter(histogram_t::grain.eq(span.grain))
+                .filter(histogram_t::period_start.between(span.first, span.last))
+                .filter(histogram_t::clock.eq(clock.as_str()))
+                .filter(histogram_t::incidents.ne(0))
+                .into_boxed();
+            if let Some(priority) = params.priority {
+                query = query.filter(histogram_t::priority.eq(priority));
+            }
+            out.extend(
+                query
+                    .select((
+                        histogram_t::period_start,
+                        histogram_t::priority,
+                        histogram_t::bucket,
+                        histogram_t::incidents,
+                    ))
+                    .load::<(NaiveDate, i32, i32, i64)>(conn)?,
+            );
+        }
+        return Ok(out);
+    }
+    let query = facts::table
+        .filter(scoped_facts(principal, params))
+        .filter(facts::resolved_on.between(params.from, params.to));
+    let rows: Vec<(Option<NaiveDate>, i32, Option<i32>, i64)> = match clock {
+        Clock::Response => query
+            .filter(facts::response_bucket.is_not_null())
+            // In the order of the organisation's bucket index, so the count streams from it.
+            .group_by((facts::priority, facts::response_bucket, facts::resolved_on))
+            .select((
+                facts::resolved_on,
+                facts::priority,
+                facts::response_bucket,
+                count_star(),
+            ))
+            .load(conn)?,
+        Clock::Resolution => query
+            .filter(facts::resolution_bucket.is_not_null())
+            .group_by((
+                facts::priority,
+                facts::resolution_bucket,
+                facts::resolved_on,
+            ))
+            .select((
+                facts::resolved_on,
+                facts::priority,
+                facts::resolution_bucket,
+                count_star(),
+            ))
+            .load(conn)?,
+    };
+    Ok(rows
+        .into_iter()
+        .filter_map(|(day, priority, bucket, n)| Some((day?, priority, bucket?, n)))
+        .collect())
 }
 
-/// Up to `limit` clock times (seconds), in ascending order from the `offset`-th, of the
-/// incidents of `priority` resolved from `first` to `last` that the caller may see under the
-/// report's filters. Read in clock-time order from the facts: a median needs the values.
+/// Up to `limit` `clock` times (seconds) in `bucket`, in ascending order from the
+/// `offset`-th, of the incidents of `priority` resolved from `first` to `last` that the caller
+/// may see under the report's filters: the values a median reads once the bucket counts have
+/// placed its middle rank.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn ordered_seconds(
+pub(crate) fn seconds_in_bucket(
     conn: &mut DbConnection,
     principal: &Principal,
     params: &ReportParams,
     priority: i32,
     (first, last): (NaiveDate, NaiveDate),
     clock: Clock,
+    bucket: i32,
     offset: i64,
     limit: i64,
 ) -> Result<Vec<i64>, StoreError> {
@@ -552,12 +689,12 @@ pub(crate) fn ordered_seconds(
         .limit(limit);
     let values: Vec<Option<i64>> = match clock {
         Clock::Response => query
-            .filter(facts::response_seconds.is_not_null())
+            .filter(facts::response_bucket.eq(bucket))
             .order(facts::response_seconds.asc())
             .select(facts::response_seconds)
             .load(conn)?,
         Clock::Resolution => query
-            .filter(facts::resolution_seconds.is_not_null())
+            .filter(facts::resolution_bucket.eq(bucket))
             .order(facts::resolution_seconds.asc())
             .select(facts::resolution_seconds)
             .load(conn)?,

@@ -646,6 +646,8 @@ diesel::table! {
         reopened -> Bool,
         source_version -> BigInt,
         source_updated_at -> Timestamp,
+        response_bucket -> Nullable<Integer>,
+        resolution_bucket -> Nullable<Integer>,
     }
 }
 

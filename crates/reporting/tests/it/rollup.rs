@@ -8,9 +8,11 @@ use std::collections::BTreeMap;
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use diesel_migrations::MigrationHarness;
 use dsms_core::Principal;
 use dsms_reporting::{ReportName, ReportTable, Value};
 use dsms_store::schema::{incidents, report_incident_facts as facts};
+use dsms_store::{DbConnection, migrations};
 
 use crate::support::*;
 
@@ -531,4 +533,148 @@ fn totals_kept_as_facts_change_equal_a_direct_count_of_the_facts() {
             &facts,
         );
     }
+}
+
+diesel::table! {
+    report_duration_histogram (grain, period_start, priority, clock, bucket) {
+        grain -> Text,
+        period_start -> Date,
+        priority -> Integer,
+        clock -> Text,
+        bucket -> Integer,
+        incidents -> BigInt,
+    }
+}
+
+/// A histogram row's key: grain, first day, priority, clock, bucket.
+type BucketKey = (String, NaiveDate, i32, String, i32);
+
+/// A fact's response and resolution times and buckets, with its day of resolution and priority.
+type TimedFact = (
+    i64,
+    Option<NaiveDate>,
+    i32,
+    Option<i64>,
+    Option<i32>,
+    Option<i64>,
+    Option<i32>,
+);
+
+/// Every fact's times and buckets, and every histogram row that counts something.
+fn facts_and_histogram(w: &World) -> (Vec<TimedFact>, BTreeMap<BucketKey, i64>) {
+    w.db.read_blocking(|conn| {
+        let rows = facts::table
+            .order(facts::incident_id)
+            .select((
+                facts::incident_id,
+                facts::resolved_on,
+                facts::priority,
+                facts::response_seconds,
+                facts::response_bucket,
+                facts::resolution_seconds,
+                facts::resolution_bucket,
+            ))
+            .load(conn)?;
+        let kept: Vec<(BucketKey, i64)> = report_duration_histogram::table
+            .filter(report_duration_histogram::incidents.ne(0))
+            .select((
+                (
+                    report_duration_histogram::grain,
+                    report_duration_histogram::period_start,
+                    report_duration_histogram::priority,
+                    report_duration_histogram::clock,
+                    report_duration_histogram::bucket,
+                ),
+                report_duration_histogram::incidents,
+            ))
+            .load(conn)?;
+        Ok::<_, dsms_store::StoreError>((rows, kept.into_iter().collect()))
+    })
+    .expect("facts and histogram")
+}
+
+#[test]
+fn duration_histogram_kept_as_facts_change_equals_a_count_of_the_facts_buckets() {
+    let w = World::new();
+    let mut rng = Rng(0x5EED_CAFE_F00D_0002);
+    let ids = generate(&w, &mut rng, 300);
+    w.run(&w.manager, ReportName::ResponseResolutionTimes, NOV_DEC);
+    let changed: Vec<i64> = ids.iter().copied().filter(|_| rng.chance(50)).collect();
+    change(&w, &mut rng, &changed);
+    w.run(&w.manager, ReportName::ResponseResolutionTimes, NOV_DEC);
+
+    let (rows, kept) = facts_and_histogram(&w);
+    let mut expected: BTreeMap<BucketKey, i64> = BTreeMap::new();
+    let mut times: Vec<(&str, i64, i32)> = Vec::new();
+    for (_, resolved_on, priority, response, response_bucket, resolution, resolution_bucket) in rows
+    {
+        for (clock, seconds, bucket) in [
+            ("response", response, response_bucket),
+            ("resolution", resolution, resolution_bucket),
+        ] {
+            let Some(seconds) = seconds else {
+                assert_eq!(bucket, None, "a bucket without a time");
+                continue;
+            };
+            let bucket = bucket.expect("every time has its bucket");
+            times.push((clock, seconds, bucket));
+            let Some(day) = resolved_on else { continue };
+            let month = day.with_day(1).expect("first of the month");
+            for (grain, start) in [("day", day), ("month", month)] {
+                *expected
+                    .entry((grain.into(), start, priority, clock.into(), bucket))
+                    .or_default() += 1;
+            }
+        }
+    }
+    assert!(expected.len() > 100, "{} rows", expected.len());
+    assert_eq!(kept, expected);
+    // A median's rank is counted over the buckets below: a longer time never has a lower one.
+    times.sort_unstable();
+    for pair in times.windows(2) {
+        if pair[0].0 == pair[1].0 {
+            assert!(pair[0].2 <= pair[1].2, "{pair:?}");
+        }
+    }
+}
+
+#[test]
+fn the_histogram_migration_gives_earlier_facts_the_buckets_and_counts_the_code_keeps() {
+    let w = World::new();
+    let mut rng = Rng(0x5EED_CAFE_F00D_0003);
+    generate(&w, &mut rng, 200);
+    w.run(&w.manager, ReportName::ResponseResolutionTimes, NOV_DEC);
+    let kept = facts_and_histogram(&w);
+    assert!(kept.1.len() > 100);
+    // Take migration 000019 (and any later one) back, then apply it over the facts now there.
+    w.db.write_blocking(|conn| {
+        loop {
+            let reverted = match conn {
+                DbConnection::Sqlite(c) => c.revert_last_migration(migrations::SQLITE),
+                DbConnection::Pg(c) => c.revert_last_migration(migrations::POSTGRES),
+            }
+            .map_err(|e| dsms_store::StoreError::Unavailable(e.to_string()))?;
+            // diesel names a version by its directory's digits, with or without the dashes.
+            if reverted
+                .to_string()
+                .replace('-', "")
+                .starts_with("20261207000019")
+            {
+                return Ok::<_, dsms_store::StoreError>(());
+            }
+        }
+    })
+    .expect("revert");
+    w.db.migrate().expect("migrate again");
+    assert_eq!(facts_and_histogram(&w), kept);
+    // And reports read the backfilled histogram as they read the kept one.
+    let facts = all_facts(&w);
+    check(
+        &w,
+        &w.manager,
+        &Query {
+            pairs: vec![("from", "2026-08-27"), ("to", "2027-01-04")],
+        },
+        &facts,
+    );
 }
