@@ -635,7 +635,8 @@ pub(crate) fn bucket_counts(
     let rows: Vec<(Option<NaiveDate>, i32, Option<i32>, i64)> = match clock {
         Clock::Response => query
             .filter(facts::response_bucket.is_not_null())
-            // In the order of the organisation's bucket index, so the count streams from it.
+            // In the order of the organisation's, category's and group's bucket indexes, so the
+            // count streams from one of them.
             .group_by((facts::priority, facts::response_bucket, facts::resolved_on))
             .select((
                 facts::resolved_on,
