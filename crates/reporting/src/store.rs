@@ -32,6 +32,26 @@ macro_rules! insert_many {
     };
 }
 
+/// Runs the upsert that `$upsert!` builds over `rows`: PostgreSQL takes 500 rows per statement,
+/// which saves round trips to the server; diesel has no multi-row upsert for SQLite, where a
+/// statement per row costs no round trip.
+macro_rules! upsert_rows {
+    ($conn:expr, $rows:expr, $upsert:ident) => {
+        match $conn {
+            DbConnection::Pg(c) => {
+                for chunk in $rows.chunks(500) {
+                    $upsert!(chunk).execute(c)?;
+                }
+            }
+            DbConnection::Sqlite(c) => {
+                for row in $rows.iter() {
+                    $upsert!(row).execute(c)?;
+                }
+            }
+        }
+    };
+}
+
 /// Statuses of incidents not yet resolved: the backlog.
 pub(crate) const OPEN_STATUSES: &[&str] = &["new", "assigned", "in_progress", "awaiting_user"];
 
@@ -307,20 +327,7 @@ pub(crate) fn replace_facts(
                 ))
         };
     }
-    match conn {
-        // One statement per 500 rows saves round trips to the server.
-        DbConnection::Pg(c) => {
-            for chunk in rows.chunks(500) {
-                upsert!(chunk).execute(c)?;
-            }
-        }
-        // diesel has no multi-row upsert for SQLite; a statement per row costs no round trip.
-        DbConnection::Sqlite(c) => {
-            for row in &rows {
-                upsert!(row).execute(c)?;
-            }
-        }
-    }
+    upsert_rows!(conn, rows, upsert);
     add_to_histogram(conn, &histogram::delta(&removed, &added))
 }
 
@@ -369,18 +376,7 @@ fn add_to_histogram(
                 )
         };
     }
-    match conn {
-        DbConnection::Pg(c) => {
-            for chunk in rows.chunks(500) {
-                upsert!(chunk).execute(c)?;
-            }
-        }
-        DbConnection::Sqlite(c) => {
-            for row in &rows {
-                upsert!(row).execute(c)?;
-            }
-        }
-    }
+    upsert_rows!(conn, rows, upsert);
     Ok(())
 }
 
