@@ -1,6 +1,6 @@
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::{PgConnection, SqliteConnection};
@@ -8,6 +8,7 @@ use diesel::{PgConnection, SqliteConnection};
 use crate::connection::{Backend, ConnectionFactory, DbConnection, DbTarget};
 use crate::error::StoreError;
 use crate::migrations;
+use crate::writer::Writer;
 
 /// How SQLite flushes commits to disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,9 +41,8 @@ pub struct Db {
     backend: Backend,
     /// Opens a replacement for a pooled PostgreSQL connection the server has closed.
     reconnect: Arc<ConnectionFactory>,
-    /// SQLite admits one writer at a time; queueing writers here instead of in SQLite's busy
-    /// handler (which sleeps in growing steps) keeps commit latency flat under concurrency.
-    sqlite_writer: Option<Arc<WriterTurn>>,
+    /// SQLite's one writer connection, taken in turns, with group commit ([`crate::writer`]).
+    sqlite_writer: Option<Arc<Writer>>,
     /// How long a writer waits for its turn, and SQLite for another process's lock.
     busy_timeout: Duration,
 }
@@ -91,7 +91,7 @@ impl Db {
             pool,
             backend,
             reconnect,
-            sqlite_writer: (backend == Backend::Sqlite).then(|| Arc::new(WriterTurn::default())),
+            sqlite_writer: (backend == Backend::Sqlite).then(|| Arc::new(Writer::default())),
             busy_timeout: settings.busy_timeout,
         })
     }
@@ -171,13 +171,11 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> Result<T, E>,
         E: From<StoreError>,
     {
+        if let Some(writer) = &self.sqlite_writer {
+            return writer.run(&self.reconnect, self.busy_timeout, work);
+        }
         let mut conn = self.pool.get().map_err(StoreError::from)?;
-        let turn = match &self.sqlite_writer {
-            Some(writer) => Some(writer.wait(self.busy_timeout)?),
-            None => None,
-        };
-        let locked_out = turn.as_ref().map(|t| &t.0.locked_out);
-        let result = in_transaction(&mut conn, Mode::Write, locked_out, work);
+        let result = in_transaction(&mut conn, Mode::Write, work);
         if result.is_err() {
             self.heal(&mut conn);
         }
@@ -191,7 +189,7 @@ impl Db {
         E: From<StoreError>,
     {
         let mut conn = self.pool.get().map_err(StoreError::from)?;
-        let result = in_transaction(&mut conn, Mode::Read, None, work);
+        let result = in_transaction(&mut conn, Mode::Read, work);
         if result.is_err() {
             self.heal(&mut conn);
         }
@@ -234,74 +232,19 @@ where
         .unwrap_or_else(|join| Err(StoreError::Interrupted(join.to_string()).into()))
 }
 
-/// The one SQLite writer's turn, waited for at most `busy_timeout`: when another process holds
-/// the file's lock, every queued writer answers "unavailable" within that bound instead of each
-/// waiting out its own timeout behind the others.
-#[derive(Debug, Default)]
-struct WriterTurn {
-    taken: Mutex<bool>,
-    freed: Condvar,
-    /// The last write found the file locked by another process.
-    locked_out: AtomicBool,
-}
-
-struct Turn<'a>(&'a WriterTurn);
-
-impl WriterTurn {
-    fn wait(&self, timeout: Duration) -> Result<Turn<'_>, StoreError> {
-        let deadline = Instant::now() + timeout;
-        let mut taken = self.taken.lock().unwrap_or_else(|e| e.into_inner());
-        while *taken {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(StoreError::Unavailable(
-                    "the database is busy: no turn to write within busy_timeout".into(),
-                ));
-            }
-            taken = self
-                .freed
-                .wait_timeout(taken, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-        *taken = true;
-        Ok(Turn(self))
-    }
-}
-
-impl Drop for Turn<'_> {
-    fn drop(&mut self) {
-        *self.0.taken.lock().unwrap_or_else(|e| e.into_inner()) = false;
-        self.0.freed.notify_one();
-    }
-}
-
 #[derive(Clone, Copy)]
 enum Mode {
     Read,
     Write,
 }
 
-/// Runs `work` in one transaction. `locked_out` records whether the transaction could begin,
-/// i.e. whether SQLite's write lock was free.
-fn in_transaction<T, E, F>(
-    conn: &mut DbConnection,
-    mode: Mode,
-    locked_out: Option<&AtomicBool>,
-    work: F,
-) -> Result<T, E>
+/// Runs `work` in one transaction.
+fn in_transaction<T, E, F>(conn: &mut DbConnection, mode: Mode, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<StoreError>,
 {
-    let begun = begin(conn, mode).map_err(StoreError::from);
-    if let Some(flag) = locked_out {
-        flag.store(
-            matches!(begun, Err(StoreError::Unavailable(_))),
-            Ordering::Relaxed,
-        );
-    }
-    begun.map_err(E::from)?;
+    begin(conn, mode).map_err(|e| E::from(e.into()))?;
     match work(conn) {
         Ok(value) => match finish(conn, true) {
             Ok(()) => Ok(value),
@@ -322,12 +265,7 @@ where
 
 fn begin(conn: &mut DbConnection, mode: Mode) -> diesel::QueryResult<()> {
     match (conn, mode) {
-        // IMMEDIATE takes the write lock up front: a deferred transaction that later tries to
-        // upgrade can fail with SQLITE_BUSY without waiting, losing the whole unit of work.
-        (DbConnection::Sqlite(c), Mode::Write) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
-        }
-        (DbConnection::Sqlite(c), Mode::Read) => {
+        (DbConnection::Sqlite(c), _) => {
             <AnsiTransactionManager as TransactionManager<SqliteConnection>>::begin_transaction(c)
         }
         (DbConnection::Pg(c), Mode::Write) => {

@@ -15,6 +15,7 @@ pub mod idempotency;
 pub mod migrations;
 pub mod outbox;
 pub mod schema;
+mod writer;
 
 pub use connection::{Backend, DbConnection, DbTarget};
 pub use db::{Db, DbSettings, SqliteSynchronous};

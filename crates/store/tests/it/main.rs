@@ -6,3 +6,4 @@ mod migrations;
 mod outbox;
 mod sqlite;
 mod support;
+mod writer;

@@ -1,0 +1,299 @@
+//! SQLite's one writer: a dedicated connection, taken in turns, with group commit.
+//!
+//! SQLite admits one writer at a time. Queueing writers here instead of in SQLite's busy
+//! handler (which sleeps in growing steps) keeps commit latency flat under concurrency, and
+//! writing through one connection keeps its page cache: a pooled connection drops its whole
+//! cache whenever another connection has committed, so every write re-read the pages it touched.
+//!
+//! Group commit: when other writers are queued, a unit of work that succeeded leaves the
+//! transaction open for the next one (each unit runs inside its own savepoint, so a failing
+//! unit undoes only itself) and waits for the commit that ends the batch. Nobody is answered
+//! before that commit, so a unit's success still means its data is durable; a batch that
+//! cannot commit fails every unit in it. Batching shares the commit, the WAL frames of the
+//! pages several units touch (index leaves, the search index's segment) and the hand-overs.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+use diesel::SqliteConnection;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+
+use crate::connection::{ConnectionFactory, DbConnection};
+use crate::error::StoreError;
+
+/// The most units of work one commit carries.
+const MAX_BATCH: usize = 16;
+/// A batch whose first member has waited this long commits instead of taking another unit.
+const MAX_BATCH_AGE: Duration = Duration::from_millis(4);
+
+/// The writer connection and the turn to use it.
+#[derive(Debug, Default)]
+pub(crate) struct Writer {
+    state: Mutex<State>,
+    /// The turn was given back.
+    freed: Condvar,
+    /// A batch's outcome is known.
+    settled: Condvar,
+    /// The last attempt to begin a transaction found the file locked by another process.
+    pub(crate) locked_out: AtomicBool,
+}
+
+#[derive(Default)]
+struct State {
+    taken: bool,
+    /// Writers waiting for the turn: a reason to keep a batch open.
+    waiting: usize,
+    /// The connection, while nobody holds the turn; opened on first use.
+    conn: Option<DbConnection>,
+    /// The transaction left open for the next unit of work, if any.
+    open: Option<Batch>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("taken", &self.taken)
+            .field("waiting", &self.waiting)
+            .field("open", &self.open.as_ref().map(|b| b.members))
+            .finish()
+    }
+}
+
+/// An open transaction shared by several units of work.
+struct Batch {
+    /// When its first member began waiting for the commit.
+    waited_since: Option<Instant>,
+    /// Units that succeeded and wait for the commit.
+    members: usize,
+    outcome: Arc<OnceLock<Result<(), String>>>,
+}
+
+impl Batch {
+    fn new() -> Self {
+        Self {
+            waited_since: None,
+            members: 0,
+            outcome: Arc::default(),
+        }
+    }
+}
+
+/// The turn, held: the connection and the batch it is in.
+struct Held<'a> {
+    writer: &'a Writer,
+    conn: Option<DbConnection>,
+    batch: Option<Batch>,
+    /// The turn was already handed on with the batch left open.
+    handed_on: bool,
+}
+
+impl Writer {
+    /// Runs `work` as a unit of work on the writer connection, returning once it is committed.
+    pub(crate) fn run<T, E, F>(
+        &self,
+        factory: &ConnectionFactory,
+        timeout: Duration,
+        work: F,
+    ) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E>,
+        E: From<StoreError>,
+    {
+        let mut held = self.take(factory, timeout)?;
+        if held.batch.is_none() {
+            let begun = begin(held.conn()).map_err(StoreError::from);
+            self.locked_out.store(
+                matches!(begun, Err(StoreError::Unavailable(_))),
+                Ordering::Relaxed,
+            );
+            begun?;
+            held.batch = Some(Batch::new());
+        }
+        let result = in_savepoint(held.conn(), work);
+        let result = match result {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(error),
+            Err(broken) => {
+                // The transaction itself is gone (SQLite rolls a whole transaction back on
+                // some errors, e.g. a full disk): every unit in the batch is lost.
+                held.abort(&broken);
+                return Err(E::from(broken));
+            }
+        };
+        let mut state = self.lock();
+        let batch = held.batch.as_ref().expect("a transaction is open");
+        let keep_open = state.waiting > 0
+            && batch.members + 1 < MAX_BATCH
+            && batch
+                .waited_since
+                .is_none_or(|since| since.elapsed() < MAX_BATCH_AGE);
+        if keep_open {
+            let mut batch = held.batch.take().expect("a transaction is open");
+            let outcome = batch.outcome.clone();
+            if result.is_ok() {
+                batch.members += 1;
+                batch.waited_since.get_or_insert_with(Instant::now);
+            }
+            state.open = Some(batch);
+            state.conn = held.conn.take();
+            state.taken = false;
+            held.handed_on = true;
+            self.freed.notify_one();
+            let value = result?;
+            while outcome.get().is_none() {
+                state = self.settled.wait(state).unwrap_or_else(|e| e.into_inner());
+            }
+            drop(state);
+            return match outcome.get() {
+                Some(Ok(())) => Ok(value),
+                Some(Err(why)) => Err(E::from(StoreError::Unavailable(why.clone()))),
+                None => unreachable!("waited for the outcome"),
+            };
+        }
+        drop(state);
+        let committed = finish(held.conn(), true).map_err(StoreError::from);
+        if let Err(error) = &committed {
+            // A failed commit leaves nothing written; make sure the connection is clean.
+            held.roll_back();
+            held.settle(Err(format!("the batched commit failed: {error}")));
+        } else {
+            held.settle(Ok(()));
+        }
+        committed?;
+        result
+    }
+
+    /// Waits for the turn at most `timeout`: when another process holds the file's lock, every
+    /// queued writer answers "unavailable" within that bound instead of each waiting out its
+    /// own timeout behind the others.
+    fn take(&self, factory: &ConnectionFactory, timeout: Duration) -> Result<Held<'_>, StoreError> {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.lock();
+        state.waiting += 1;
+        while state.taken {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                state.waiting -= 1;
+                return Err(StoreError::Unavailable(
+                    "the database is busy: no turn to write within busy_timeout".into(),
+                ));
+            }
+            state = self
+                .freed
+                .wait_timeout(state, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        state.waiting -= 1;
+        state.taken = true;
+        let conn = state.conn.take();
+        let batch = state.open.take();
+        drop(state);
+        let mut held = Held {
+            writer: self,
+            conn,
+            batch,
+            handed_on: false,
+        };
+        if held.conn.is_none() {
+            match r2d2::ManageConnection::connect(factory) {
+                Ok(conn) => held.conn = Some(conn),
+                Err(error) => return Err(StoreError::Unavailable(error.to_string())),
+            }
+        }
+        Ok(held)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Held<'_> {
+    fn conn(&mut self) -> &mut DbConnection {
+        self.conn.as_mut().expect("the turn holds the connection")
+    }
+
+    /// Ends the batch with `outcome`, telling its waiting members.
+    fn settle(&mut self, outcome: Result<(), String>) {
+        if let Some(batch) = self.batch.take() {
+            let _ = batch.outcome.set(outcome);
+            let _guard = self.writer.lock();
+            self.writer.settled.notify_all();
+        }
+    }
+
+    /// Rolls the open transaction back and fails the batch.
+    fn abort(&mut self, why: &StoreError) {
+        self.roll_back();
+        self.settle(Err(format!("the batched transaction failed: {why}")));
+    }
+
+    /// Rolls back; a connection that cannot (its transaction state is unknown) is closed, and
+    /// the next turn opens a fresh one.
+    fn roll_back(&mut self) {
+        if let Some(conn) = self.conn.as_mut()
+            && finish(conn, false).is_err()
+        {
+            self.conn = None;
+        }
+    }
+}
+
+impl Drop for Held<'_> {
+    /// Gives the turn back. A turn dropped with its batch still here (a panic in a unit of
+    /// work) rolls the batch back and fails its members.
+    fn drop(&mut self) {
+        if self.handed_on {
+            return;
+        }
+        if self.batch.is_some() {
+            self.abort(&StoreError::Interrupted("a unit of work panicked".into()));
+        }
+        let mut state = self.writer.lock();
+        if let Some(conn) = self.conn.take() {
+            state.conn = Some(conn);
+        }
+        state.taken = false;
+        self.writer.freed.notify_one();
+    }
+}
+
+/// Runs `work` inside a savepoint, undoing only it when it fails. The outer `Err` means the
+/// enclosing transaction is gone.
+fn in_savepoint<T, E, F>(conn: &mut DbConnection, work: F) -> Result<Result<T, E>, StoreError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+{
+    conn.batch_execute("SAVEPOINT dsms_unit")?;
+    let result = work(conn);
+    let end = match result {
+        Ok(_) => "RELEASE dsms_unit",
+        Err(_) => "ROLLBACK TO dsms_unit; RELEASE dsms_unit",
+    };
+    conn.batch_execute(end)?;
+    Ok(result)
+}
+
+fn sqlite(conn: &mut DbConnection) -> &mut SqliteConnection {
+    match conn {
+        DbConnection::Sqlite(c) => c,
+        DbConnection::Pg(_) => unreachable!("the writer turn is SQLite's"),
+    }
+}
+
+/// IMMEDIATE takes the write lock up front: a deferred transaction that later tries to
+/// upgrade can fail with SQLITE_BUSY without waiting, losing the whole unit of work.
+fn begin(conn: &mut DbConnection) -> diesel::QueryResult<()> {
+    AnsiTransactionManager::begin_transaction_sql(sqlite(conn), "BEGIN IMMEDIATE")
+}
+
+fn finish(conn: &mut DbConnection, commit: bool) -> diesel::QueryResult<()> {
+    let c = sqlite(conn);
+    if commit {
+        <AnsiTransactionManager as TransactionManager<SqliteConnection>>::commit_transaction(c)
+    } else {
+        <AnsiTransactionManager as TransactionManager<SqliteConnection>>::rollback_transaction(c)
+    }
+}
