@@ -8,7 +8,7 @@ use diesel::{PgConnection, SqliteConnection};
 use crate::connection::{Backend, ConnectionFactory, DbConnection, DbTarget};
 use crate::error::StoreError;
 use crate::migrations;
-use crate::writer::Writer;
+use crate::writer::{self, Writer};
 
 /// How SQLite flushes commits to disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +79,7 @@ impl Db {
             },
         };
         let reconnect = Arc::new(factory.clone());
+        let factory_for_checkpoints = factory.clone();
         let pool = r2d2::Pool::builder()
             .max_size(settings.pool_size.max(1))
             .min_idle(Some(1))
@@ -87,11 +88,16 @@ impl Db {
             .error_handler(Box::new(LogPoolErrors))
             .build_unchecked(factory);
         let backend = settings.target.backend();
+        let sqlite_writer = (backend == Backend::Sqlite).then(|| {
+            let writer = Arc::new(Writer::default());
+            writer::spawn_checkpointer(&writer, factory_for_checkpoints);
+            writer
+        });
         Ok(Self {
             pool,
             backend,
             reconnect,
-            sqlite_writer: (backend == Backend::Sqlite).then(|| Arc::new(Writer::default())),
+            sqlite_writer,
             busy_timeout: settings.busy_timeout,
         })
     }

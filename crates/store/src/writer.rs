@@ -12,7 +12,7 @@
 //! cannot commit fails every unit in it. Batching shares the commit, the WAL frames of the
 //! pages several units touch (index leaves, the search index's segment) and the hand-overs.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -26,6 +26,15 @@ use crate::error::StoreError;
 const MAX_BATCH: usize = 16;
 /// A batch whose first member has waited this long commits instead of taking another unit.
 const MAX_BATCH_AGE: Duration = Duration::from_millis(4);
+/// Commits after which the checkpointer copies the WAL back into the database file.
+const CHECKPOINT_EVERY: u32 = 16;
+/// WAL pages at which the writer checkpoints itself (SQLite's default is 1,000).
+const WRITER_CHECKPOINT_PAGES: u32 = 8_192;
+/// How often the checkpointer looks when fewer commits came.
+const CHECKPOINT_IDLE: Duration = Duration::from_secs(1);
+/// The writer's page cache, in KiB (SQLite's default is 2 MiB): it keeps the interior and
+/// rightmost pages of every index a create extends, which a million incidents outgrow.
+const WRITER_CACHE_KIB: u32 = 32 * 1024;
 
 /// The writer connection and the turn to use it.
 #[derive(Debug, Default)]
@@ -35,6 +44,10 @@ pub(crate) struct Writer {
     freed: Condvar,
     /// A batch's outcome is known.
     settled: Condvar,
+    /// Enough commits for a checkpoint.
+    checkpoint_due: Condvar,
+    /// Commits since the last checkpoint.
+    commits: AtomicU32,
     /// The last attempt to begin a transaction found the file locked by another process.
     pub(crate) locked_out: AtomicBool,
 }
@@ -159,6 +172,9 @@ impl Writer {
             held.settle(Err(format!("the batched commit failed: {error}")));
         } else {
             held.settle(Ok(()));
+            if self.commits.fetch_add(1, Ordering::Relaxed) + 1 >= CHECKPOINT_EVERY {
+                self.checkpoint_due.notify_one();
+            }
         }
         committed?;
         result
@@ -197,16 +213,63 @@ impl Writer {
             handed_on: false,
         };
         if held.conn.is_none() {
-            match r2d2::ManageConnection::connect(factory) {
-                Ok(conn) => held.conn = Some(conn),
-                Err(error) => return Err(StoreError::Unavailable(error.to_string())),
-            }
+            let mut conn = r2d2::ManageConnection::connect(factory)
+                .map_err(|error| StoreError::Unavailable(error.to_string()))?;
+            // Checkpoints run on the checkpointer's own connection, so the writer seldom stops
+            // to copy the WAL back and wait for the disk (see [`spawn_checkpointer`]). Those
+            // cannot finish while the writer keeps appending, so the WAL would grow for as long
+            // as a burst lasts; the writer's own checkpoint at a larger size bounds it, and is
+            // cheap because the checkpointer has copied most frames already.
+            conn.batch_execute(&format!(
+                "PRAGMA cache_size = -{WRITER_CACHE_KIB}; \
+                 PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES};"
+            ))?;
+            held.conn = Some(conn);
         }
         Ok(held)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Starts the thread that checkpoints the writer's WAL: every [`CHECKPOINT_EVERY`] commits, or
+/// within [`CHECKPOINT_IDLE`] of fewer. A PASSIVE checkpoint runs beside the writer (SQLite's
+/// advice for busy writers: wal.html, "Application-Initiated Checkpoints"); the thread ends
+/// once the writer is dropped.
+pub(crate) fn spawn_checkpointer(writer: &Arc<Writer>, factory: ConnectionFactory) {
+    let writer = Arc::downgrade(writer);
+    let spawned = std::thread::Builder::new()
+        .name("dsms-checkpoint".into())
+        .spawn(move || {
+            while let Some(writer) = writer.upgrade() {
+                let state = writer.lock();
+                if writer.commits.load(Ordering::Relaxed) < CHECKPOINT_EVERY {
+                    drop(writer.checkpoint_due.wait_timeout(state, CHECKPOINT_IDLE));
+                } else {
+                    drop(state);
+                }
+                if writer.commits.swap(0, Ordering::Relaxed) > 0 {
+                    checkpoint(&factory);
+                }
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "cannot start the WAL checkpointer");
+    }
+}
+
+/// One PASSIVE checkpoint, on a connection opened for it so none lingers between them.
+fn checkpoint(factory: &ConnectionFactory) {
+    let done = r2d2::ManageConnection::connect(factory)
+        .map_err(|e| e.to_string())
+        .and_then(|mut conn| {
+            conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);")
+                .map_err(|e| e.to_string())
+        });
+    if let Err(error) = done {
+        tracing::debug!(%error, "WAL checkpoint did not run; the next one will");
     }
 }
 
