@@ -12,7 +12,7 @@
 //! cannot commit fails every unit in it. Batching shares the commit, the WAL frames of the
 //! pages several units touch (index leaves, the search index's segment) and the hand-overs.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -44,10 +44,9 @@ pub(crate) struct Writer {
     freed: Condvar,
     /// A batch's outcome is known.
     settled: Condvar,
-    /// Enough commits for a checkpoint.
-    checkpoint_due: Condvar,
-    /// Commits since the last checkpoint.
-    commits: AtomicU32,
+    /// What the checkpointer thread waits on; it holds no reference to the writer, so dropping
+    /// the last `Db` closes the writer connection at once.
+    checkpoints: Arc<Checkpoints>,
     /// The last attempt to begin a transaction found the file locked by another process.
     pub(crate) locked_out: AtomicBool,
 }
@@ -172,9 +171,7 @@ impl Writer {
             held.settle(Err(format!("the batched commit failed: {error}")));
         } else {
             held.settle(Ok(()));
-            if self.commits.fetch_add(1, Ordering::Relaxed) + 1 >= CHECKPOINT_EVERY {
-                self.checkpoint_due.notify_one();
-            }
+            self.checkpoints.committed();
         }
         committed?;
         result
@@ -234,23 +231,59 @@ impl Writer {
     }
 }
 
+/// Commits since the last checkpoint, and whether the writer is gone.
+#[derive(Debug, Default)]
+struct Checkpoints {
+    state: Mutex<(u32, bool)>,
+    due: Condvar,
+}
+
+impl Checkpoints {
+    fn committed(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.0 += 1;
+        if state.0 >= CHECKPOINT_EVERY {
+            self.due.notify_one();
+        }
+    }
+
+    /// Waits for enough commits, or [`CHECKPOINT_IDLE`]; the commits to checkpoint, or `None`
+    /// once the writer is gone.
+    fn wait(&self) -> Option<u32> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.0 < CHECKPOINT_EVERY && !state.1 {
+            state = self
+                .due
+                .wait_timeout(state, CHECKPOINT_IDLE)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        (!state.1).then(|| std::mem::take(&mut state.0))
+    }
+
+    fn stop(&self) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).1 = true;
+        self.due.notify_one();
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.checkpoints.stop();
+    }
+}
+
 /// Starts the thread that checkpoints the writer's WAL: every [`CHECKPOINT_EVERY`] commits, or
 /// within [`CHECKPOINT_IDLE`] of fewer. A PASSIVE checkpoint runs beside the writer (SQLite's
 /// advice for busy writers: wal.html, "Application-Initiated Checkpoints"); the thread ends
-/// once the writer is dropped.
-pub(crate) fn spawn_checkpointer(writer: &Arc<Writer>, factory: ConnectionFactory) {
-    let writer = Arc::downgrade(writer);
+/// when the writer is dropped.
+pub(crate) fn spawn_checkpointer(writer: &Writer, factory: ConnectionFactory) {
+    let checkpoints = writer.checkpoints.clone();
     let spawned = std::thread::Builder::new()
         .name("dsms-checkpoint".into())
         .spawn(move || {
-            while let Some(writer) = writer.upgrade() {
-                let state = writer.lock();
-                if writer.commits.load(Ordering::Relaxed) < CHECKPOINT_EVERY {
-                    drop(writer.checkpoint_due.wait_timeout(state, CHECKPOINT_IDLE));
-                } else {
-                    drop(state);
-                }
-                if writer.commits.swap(0, Ordering::Relaxed) > 0 {
+            while let Some(commits) = checkpoints.wait() {
+                if commits > 0 {
                     checkpoint(&factory);
                 }
             }
