@@ -122,10 +122,8 @@ impl Writer {
             begun?;
             held.batch = Some(Batch::new());
         }
-        let result = in_savepoint(held.conn(), work);
-        let result = match result {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(error),
+        let result = match in_savepoint(held.conn(), work) {
+            Ok(result) => result,
             Err(broken) => {
                 // The transaction itself is gone (SQLite rolls a whole transaction back on
                 // some errors, e.g. a full disk): every unit in the batch is lost.
