@@ -47,6 +47,9 @@ pub(crate) struct Writer {
     /// What the checkpointer thread waits on; it holds no reference to the writer, so dropping
     /// the last `Db` closes the writer connection at once.
     checkpoints: Arc<Checkpoints>,
+    /// The checkpointer thread, joined on drop so that no connection of ours outlives the `Db`
+    /// (`dsms seed` switches the journal mode next, which needs the file to itself).
+    checkpointer: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// The last attempt to begin a transaction found the file locked by another process.
     pub(crate) locked_out: AtomicBool,
 }
@@ -268,6 +271,14 @@ impl Checkpoints {
 impl Drop for Writer {
     fn drop(&mut self) {
         self.checkpoints.stop();
+        let thread = self
+            .checkpointer
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
     }
 }
 
@@ -286,8 +297,14 @@ pub(crate) fn spawn_checkpointer(writer: &Writer, factory: ConnectionFactory) {
                 }
             }
         });
-    if let Err(error) = spawned {
-        tracing::warn!(%error, "cannot start the WAL checkpointer");
+    match spawned {
+        Ok(thread) => {
+            *writer
+                .checkpointer
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = Some(thread);
+        }
+        Err(error) => tracing::warn!(%error, "cannot start the WAL checkpointer"),
     }
 }
 
