@@ -12,6 +12,7 @@ use crate::store::ConsignmentRow;
 /// A consignment planned but not yet dispatched.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = hub_planned_consignments)]
+#[diesel(treat_none_as_default_value = false)]
 pub(crate) struct PlannedRow {
     #[diesel(skip_insertion)]
     pub id: i64,
@@ -102,6 +103,7 @@ pub(crate) fn deem_accepted(
 /// A discrepancy case.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = hub_discrepancies)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(treat_none_as_null = true)]
 pub(crate) struct CaseRow {
     #[diesel(skip_insertion)]

@@ -19,6 +19,7 @@ const CHUNK: usize = 500;
 /// A hub variant.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = hub_variants)]
+#[diesel(treat_none_as_default_value = false)]
 pub(crate) struct VariantRow {
     #[diesel(skip_insertion)]
     pub id: i64,
@@ -76,6 +77,7 @@ pub(crate) fn update_variant(
 /// A delivery location.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = delivery_locations)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(treat_none_as_null = true)]
 pub(crate) struct LocationRow {
     #[diesel(skip_insertion)]
@@ -169,6 +171,7 @@ pub(crate) fn update_location(
 /// A forecast submission.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = hub_forecasts)]
+#[diesel(treat_none_as_default_value = false)]
 pub(crate) struct ForecastRow {
     #[diesel(skip_insertion)]
     pub id: i64,
@@ -186,6 +189,7 @@ pub(crate) struct ForecastRow {
 /// One line of a forecast.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = hub_forecast_lines)]
+#[diesel(treat_none_as_default_value = false)]
 pub(crate) struct ForecastLineRow {
     pub forecast_id: i64,
     pub month: String,
@@ -383,6 +387,7 @@ pub(crate) fn suppliers(
 /// A hub order.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = hub_orders)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(treat_none_as_null = true)]
 pub(crate) struct OrderRow {
     #[diesel(skip_insertion)]
@@ -549,6 +554,7 @@ pub(crate) fn ordered_total(
 /// A consignment.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = hub_consignments)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(treat_none_as_null = true)]
 pub(crate) struct ConsignmentRow {
     #[diesel(skip_insertion)]
@@ -567,6 +573,7 @@ pub(crate) struct ConsignmentRow {
 /// A reported discrepancy.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = hub_discrepancies)]
+#[diesel(treat_none_as_default_value = false)]
 pub(crate) struct DiscrepancyRow {
     #[diesel(skip_insertion)]
     pub id: i64,
@@ -628,6 +635,7 @@ pub(crate) fn update_consignment(
 /// A dispatched hub.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = hub_serials)]
+#[diesel(treat_none_as_default_value = false)]
 pub(crate) struct SerialRecord {
     pub serial: String,
     pub variant_id: i64,
@@ -756,6 +764,7 @@ pub(crate) fn incident_organisation(
 /// A hub return.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = hub_returns)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(treat_none_as_null = true)]
 pub(crate) struct ReturnRow {
     #[diesel(skip_insertion)]
@@ -779,6 +788,7 @@ pub(crate) struct ReturnRow {
 /// A returned hub.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = hub_return_lines)]
+#[diesel(treat_none_as_default_value = false)]
 pub(crate) struct ReturnLineRow {
     pub serial: String,
     pub return_id: i64,
@@ -967,6 +977,7 @@ pub(crate) mod auxiliary {
     /// A catalogue item.
     #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
     #[diesel(table_name = hub_auxiliary_items)]
+    #[diesel(treat_none_as_default_value = false)]
     #[diesel(treat_none_as_null = true)]
     pub(crate) struct ItemRow {
         #[diesel(skip_insertion)]
@@ -988,6 +999,7 @@ pub(crate) mod auxiliary {
     /// One item on an order.
     #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
     #[diesel(table_name = hub_order_auxiliary_lines)]
+    #[diesel(treat_none_as_default_value = false)]
     pub(crate) struct LineRow {
         pub order_id: i64,
         pub item_id: i64,

@@ -100,6 +100,7 @@ pub struct NewMaintenanceWindow {
 
 #[derive(Insertable)]
 #[diesel(table_name = availability_samples)]
+#[diesel(treat_none_as_default_value = false)]
 struct SampleRow {
     minute: NaiveDateTime,
     checks: i64,
@@ -110,6 +111,7 @@ struct SampleRow {
 
 #[derive(Insertable)]
 #[diesel(table_name = maintenance_windows)]
+#[diesel(treat_none_as_default_value = false)]
 struct NewWindowRow<'a> {
     starts_at: NaiveDateTime,
     ends_at: NaiveDateTime,

@@ -57,6 +57,7 @@ pub(crate) const OPEN_STATUSES: &[&str] = &["new", "assigned", "in_progress", "a
 
 #[derive(Insertable)]
 #[diesel(table_name = facts)]
+#[diesel(treat_none_as_default_value = false)]
 struct FactsRow<'a> {
     incident_id: i64,
     organisation_id: i64,
@@ -333,6 +334,7 @@ pub(crate) fn replace_facts(
 
 #[derive(Insertable)]
 #[diesel(table_name = histogram_t)]
+#[diesel(treat_none_as_default_value = false)]
 struct HistogramRow {
     grain: &'static str,
     period_start: NaiveDate,
@@ -382,6 +384,7 @@ fn add_to_histogram(
 
 #[derive(Insertable)]
 #[diesel(table_name = rollup_t)]
+#[diesel(treat_none_as_default_value = false)]
 struct RollupRow<'a> {
     grain: &'a str,
     period_start: NaiveDate,
@@ -893,6 +896,7 @@ pub(crate) fn resolution_met_of(
 /// A device registered to a network operator.
 #[derive(Debug, Clone, Queryable, Insertable)]
 #[diesel(table_name = network_devices)]
+#[diesel(treat_none_as_default_value = false)]
 pub(crate) struct DeviceRow {
     pub device_id: String,
     pub organisation_id: i64,
@@ -961,6 +965,7 @@ pub(crate) struct SubscriptionRow {
 
 #[derive(Insertable)]
 #[diesel(table_name = report_subscriptions)]
+#[diesel(treat_none_as_default_value = false)]
 pub(crate) struct NewSubscriptionRow<'a> {
     pub person_id: i64,
     pub organisation_id: i64,

@@ -37,6 +37,7 @@ pub(crate) struct VersionRow {
 /// A request's row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = service_requests)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(treat_none_as_null = true)]
 pub(crate) struct RequestRow {
     #[diesel(skip_insertion)]
@@ -63,6 +64,7 @@ pub(crate) struct RequestRow {
 /// An approval step's row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = service_request_approvals)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(treat_none_as_null = true)]
 pub(crate) struct ApprovalRow {
     #[diesel(skip_insertion)]
@@ -81,6 +83,7 @@ pub(crate) struct ApprovalRow {
 /// A fulfilment task's row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = service_request_tasks)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(treat_none_as_null = true)]
 pub(crate) struct TaskRow {
     #[diesel(skip_insertion)]
@@ -99,6 +102,7 @@ pub(crate) struct TaskRow {
 /// A comment's row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = service_request_comments)]
+#[diesel(treat_none_as_default_value = false)]
 pub(crate) struct CommentRow {
     #[diesel(skip_insertion)]
     pub id: i64,

@@ -89,6 +89,7 @@ pub struct AuditEntry {
 
 #[derive(Insertable)]
 #[diesel(table_name = audit_log)]
+#[diesel(treat_none_as_default_value = false)]
 struct NewAuditRow<'a> {
     occurred_at: NaiveDateTime,
     actor_kind: &'a str,

@@ -11,6 +11,7 @@ pub mod audit;
 mod connection;
 mod db;
 mod error;
+mod fixed;
 pub mod idempotency;
 pub mod migrations;
 pub mod outbox;
@@ -20,6 +21,7 @@ mod writer;
 pub use connection::{Backend, DbConnection, DbTarget};
 pub use db::{Db, DbSettings, SqliteSynchronous};
 pub use error::StoreError;
+pub use fixed::Fixed;
 
 /// The backend type of [`DbConnection`], for boxed queries and expressions.
 pub type DbBackend = <DbConnection as diesel::Connection>::Backend;

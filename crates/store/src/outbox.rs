@@ -6,10 +6,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamp};
 use serde::Serialize;
 
+use crate::DbBackend;
 use crate::connection::DbConnection;
 use crate::error::StoreError;
+use crate::fixed::Fixed;
 use crate::schema::outbox;
 use crate::timestamp;
 
@@ -65,6 +68,7 @@ pub struct OutboxRow {
 
 #[derive(Insertable)]
 #[diesel(table_name = outbox)]
+#[diesel(treat_none_as_default_value = false)]
 struct NewOutboxRow<'a> {
     kind: &'a str,
     payload: &'a str,
@@ -151,17 +155,15 @@ pub fn mark_delivered(
     id: i64,
     worker: &str,
 ) -> Result<bool, StoreError> {
-    let updated = diesel::update(
-        outbox::table
-            .filter(outbox::id.eq(id))
-            .filter(outbox::leased_by.eq(worker)),
+    // Once per delivered row: a fixed statement, prepared once per connection.
+    let updated = Fixed::<DbBackend>::new(
+        "UPDATE outbox SET status = ?, delivered_at = ?, leased_until = NULL, last_error = NULL \
+         WHERE id = ? AND leased_by = ?",
     )
-    .set((
-        outbox::status.eq(OutboxStatus::Delivered.as_str()),
-        outbox::delivered_at.eq(timestamp(now)),
-        outbox::leased_until.eq(None::<NaiveDateTime>),
-        outbox::last_error.eq(None::<String>),
-    ))
+    .bind::<Text, _>(OutboxStatus::Delivered.as_str())
+    .bind::<Timestamp, _>(timestamp(now))
+    .bind::<BigInt, _>(id)
+    .bind::<Text, _>(worker)
     .execute(conn)?;
     Ok(updated == 1)
 }

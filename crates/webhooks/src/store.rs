@@ -29,6 +29,7 @@ pub(crate) struct EndpointRow {
 
 #[derive(Insertable)]
 #[diesel(table_name = webhook_endpoints)]
+#[diesel(treat_none_as_default_value = false)]
 pub(crate) struct NewEndpointRow<'a> {
     pub organisation_id: i64,
     pub url: &'a str,
@@ -76,6 +77,7 @@ pub(crate) struct DeliveryRow {
 
 #[derive(Insertable)]
 #[diesel(table_name = webhook_deliveries)]
+#[diesel(treat_none_as_default_value = false)]
 pub(crate) struct NewDeliveryRow<'a> {
     pub endpoint_id: i64,
     pub outbox_id: i64,

@@ -2,6 +2,7 @@
 //! `DSMS_TEST_DATABASE_URL` is set.
 
 mod audit;
+mod fixed;
 mod migrations;
 mod outbox;
 mod sqlite;
