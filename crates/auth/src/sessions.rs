@@ -131,10 +131,10 @@ impl Identity {
         let claims = self.inner.jwt.verify(self.db(), token, self.now())?;
         let now = self.stamp();
         self.db().read_blocking(|conn| {
-            let session = store::session(conn, &claims.sid)?
-                .filter(|s| s.kind == "api" && s.revoked_at.is_none() && s.expires_at > now)
+            let (session, creds) = store::session_with_credentials(conn, &claims.sid)?
+                .filter(|(s, _)| s.kind == "api" && s.revoked_at.is_none() && s.expires_at > now)
                 .ok_or_else(|| unauthenticated("the session has ended; sign in again"))?;
-            let person = self.principal_for(conn, session.person_id)?;
+            let person = Self::principal_for(conn, creds)?;
             Ok(Authenticated {
                 session_id: Some(session.id),
                 csrf_token: None,
@@ -149,15 +149,15 @@ impl Identity {
         let digest = tokens::digest(cookie);
         let settings = &self.inner.settings;
         let (session, person) = self.db().read_blocking(|conn| {
-            let session = store::session_by_digest(conn, &digest)?
-                .filter(|s| {
+            let (session, creds) = store::session_by_digest(conn, &digest)?
+                .filter(|(s, _)| {
                     s.kind == "web"
                         && s.revoked_at.is_none()
                         && s.expires_at > now
                         && s.created_at + span(settings.web_session_max) > now
                 })
                 .ok_or_else(|| unauthenticated("the session has ended; sign in again"))?;
-            let person = self.principal_for(conn, session.person_id)?;
+            let person = Self::principal_for(conn, creds)?;
             Ok::<_, AuthError>((session, person))
         })?;
         if (now - session.last_seen_at).num_seconds() >= LAST_USED_GRANULARITY_SECS {
@@ -173,11 +173,10 @@ impl Identity {
     }
 
     fn principal_for(
-        &self,
         conn: &mut DbConnection,
-        person_id: i64,
+        creds: Credentials,
     ) -> Result<Authenticated, AuthError> {
-        let creds = store::credentials_by_id(conn, person_id)?;
+        let person_id = creds.person_id;
         if creds.person_status != "active" || creds.organisation_status != "active" {
             return Err(unauthenticated("the account is not active"));
         }

@@ -30,6 +30,7 @@ struct OrganisationRow {
 
 #[derive(Insertable)]
 #[diesel(table_name = organisations)]
+#[diesel(treat_none_as_default_value = false)]
 pub(crate) struct NewOrganisationRow<'a> {
     pub name: &'a str,
     pub kind: &'a str,
@@ -58,6 +59,7 @@ struct PersonRow {
 
 #[derive(Insertable)]
 #[diesel(table_name = people)]
+#[diesel(treat_none_as_default_value = false)]
 pub(crate) struct NewPersonRow<'a> {
     pub organisation_id: i64,
     pub email: &'a str,
@@ -640,7 +642,6 @@ pub(crate) fn use_challenge(
 #[diesel(table_name = sessions)]
 pub(crate) struct SessionRow {
     pub id: String,
-    pub person_id: i64,
     pub kind: String,
     pub csrf_token: Option<String>,
     pub created_at: NaiveDateTime,
@@ -652,6 +653,7 @@ pub(crate) struct SessionRow {
 /// What a new session records.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = sessions)]
+#[diesel(treat_none_as_default_value = false)]
 pub(crate) struct NewSession<'a> {
     pub id: &'a str,
     pub person_id: i64,
@@ -676,23 +678,28 @@ pub(crate) fn insert_session(
     Ok(())
 }
 
-/// The session with this id.
-pub(crate) fn session(conn: &mut DbConnection, id: &str) -> Result<Option<SessionRow>, StoreError> {
+/// The session with this id and its person's account, in one query (every API request asks).
+pub(crate) fn session_with_credentials(
+    conn: &mut DbConnection,
+    id: &str,
+) -> Result<Option<(SessionRow, Credentials)>, StoreError> {
     Ok(sessions::table
-        .find(id)
-        .select(SessionRow::as_select())
+        .inner_join(people::table.inner_join(organisations::table))
+        .filter(sessions::id.eq(id))
+        .select((SessionRow::as_select(), credential_columns()))
         .get_result(conn)
         .optional()?)
 }
 
-/// The web session whose cookie has this digest.
+/// The web session whose cookie has this digest, and its person's account.
 pub(crate) fn session_by_digest(
     conn: &mut DbConnection,
     digest: &str,
-) -> Result<Option<SessionRow>, StoreError> {
+) -> Result<Option<(SessionRow, Credentials)>, StoreError> {
     Ok(sessions::table
+        .inner_join(people::table.inner_join(organisations::table))
         .filter(sessions::token_digest.eq(digest))
-        .select(SessionRow::as_select())
+        .select((SessionRow::as_select(), credential_columns()))
         .get_result(conn)
         .optional()?)
 }
@@ -765,6 +772,7 @@ pub(crate) struct ApiTokenRow {
 /// What a new API token records.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = api_tokens)]
+#[diesel(treat_none_as_default_value = false)]
 pub(crate) struct NewApiToken<'a> {
     pub organisation_id: i64,
     pub name: &'a str,

@@ -324,13 +324,14 @@ impl Incidents {
                     Prior::Mismatch => return Err(IncidentError::IdempotencyMismatch),
                 }
             }
-            if !store::organisation_active(conn, organisation_id)? {
+            let Some(organisation_name) = store::active_organisation_name(conn, organisation_id)?
+            else {
                 return Err(ValidationErrors::from(FieldError::new(
                     "organisation_id",
                     "no such active organisation",
                 ))
                 .into());
-            }
+            };
             let id = store::insert(conn, &row, details.clone(), &devices)?;
             store::index_for_search(conn, id, &row.title, &row.description, "")?;
             audit::record(
@@ -354,7 +355,25 @@ impl Incidents {
                     request_id: None,
                 },
             )?;
-            let incident = self.assemble(store::load(conn, id)?, now);
+            // Everything the incident holds was written just now: answer from it, not a re-read.
+            let incident = self.assemble(
+                Loaded {
+                    row: IncidentRow {
+                        id,
+                        reference: store::reference_of(id),
+                        ..row.clone()
+                    },
+                    details: DetailsRow {
+                        incident_id: id,
+                        ..details.clone()
+                    },
+                    organisation_name,
+                    assignee_name: None,
+                    devices: store::in_order(devices.clone()),
+                    pauses: Vec::new(),
+                },
+                now,
+            );
             emit(conn, now, "incident.created", &incident)?;
             if let Some(key) = idempotent {
                 key.keep(conn, now, &incident)?;

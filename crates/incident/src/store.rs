@@ -9,12 +9,15 @@ use dsms_store::schema::{
     incident_comments, incident_details, incident_devices, incident_pauses, incidents,
     organisations, people,
 };
-use dsms_store::{DbBackend, DbConnection, StoreError, scoped};
+use dsms_store::{DbBackend, DbConnection, Fixed, StoreError, scoped};
 
 /// An incident's queue-facing columns.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = incidents)]
 #[diesel(treat_none_as_null = true)]
+// Every Insertable here writes NULL for None, so PostgreSQL keeps its INSERT prepared (why:
+// `dsms_store::Fixed`).
+#[diesel(treat_none_as_default_value = false)]
 pub(crate) struct IncidentRow {
     #[diesel(skip_insertion)]
     pub id: i64,
@@ -54,6 +57,7 @@ pub(crate) struct IncidentRow {
 #[derive(Debug, Clone, Default, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = incident_details)]
 #[diesel(treat_none_as_null = true)]
+#[diesel(treat_none_as_default_value = false)]
 pub(crate) struct DetailsRow {
     pub incident_id: i64,
     pub contact: Option<String>,
@@ -106,8 +110,9 @@ pub(crate) fn insert(
         .values(row)
         .returning(incidents::id)
         .get_result(conn)?;
-    diesel::update(incidents::table.find(id))
-        .set(incidents::reference.eq(reference_of(id)))
+    Fixed::<DbBackend>::new("UPDATE incidents SET reference = ? WHERE id = ?")
+        .bind::<Text, _>(reference_of(id))
+        .bind::<BigInt, _>(id)
         .execute(conn)?;
     diesel::insert_into(incident_details::table)
         .values(DetailsRow {
@@ -149,59 +154,63 @@ pub(crate) fn load_visible(
     principal: &Principal,
     id: i64,
 ) -> Result<Loaded, StoreError> {
-    let row = scoped!(
-        incidents::table.into_boxed(),
-        incidents::organisation_id,
-        principal
-    )
-    .filter(incidents::id.eq(id))
-    .select(IncidentRow::as_select())
-    .get_result(conn)?;
-    complete(conn, row)
+    read_one(conn, id, Some(principal))
 }
 
 /// Loads an incident for update, whoever may see it (the caller checked visibility).
 pub(crate) fn load(conn: &mut DbConnection, id: i64) -> Result<Loaded, StoreError> {
-    let row = incidents::table
-        .find(id)
-        .select(IncidentRow::as_select())
-        .get_result(conn)?;
-    complete(conn, row)
+    read_one(conn, id, None)
 }
 
-fn complete(conn: &mut DbConnection, row: IncidentRow) -> Result<Loaded, StoreError> {
-    let details = incident_details::table
-        .find(row.id)
-        .select(DetailsRow::as_select())
-        .get_result(conn)
-        .optional()?
-        .unwrap_or_default();
-    let organisation_name = organisations::table
-        .find(row.organisation_id)
-        .select(organisations::name)
-        .get_result(conn)?;
-    let assignee_name = match row.assignee_id {
-        Some(id) => people::table
-            .find(id)
-            .select(people::name)
-            .get_result(conn)
-            .optional()?,
-        None => None,
+/// The incident, its details and both names in one query, then its devices and pauses: three
+/// round trips, which is what a read by id costs on PostgreSQL.
+fn read_one(
+    conn: &mut DbConnection,
+    id: i64,
+    principal: Option<&Principal>,
+) -> Result<Loaded, StoreError> {
+    let query = incidents::table
+        .inner_join(organisations::table)
+        .left_join(incident_details::table)
+        .left_join(people::table.on(incidents::assignee_id.eq(people::id.nullable())))
+        .filter(incidents::id.eq(id))
+        .select((
+            IncidentRow::as_select(),
+            Option::<DetailsRow>::as_select(),
+            organisations::name,
+            people::name.nullable(),
+        ))
+        .into_boxed();
+    let query = match principal {
+        Some(principal) => scoped!(query, incidents::organisation_id, principal),
+        None => query,
     };
+    let (row, details, organisation_name, assignee_name): (
+        IncidentRow,
+        Option<DetailsRow>,
+        String,
+        Option<String>,
+    ) = query.get_result(conn)?;
     let devices = incident_devices::table
         .filter(incident_devices::incident_id.eq(row.id))
-        .order(incident_devices::device_id.asc())
         .select(incident_devices::device_id)
         .load(conn)?;
     let pauses = pauses_of(conn, row.id)?;
     Ok(Loaded {
-        row,
-        details,
+        details: details.unwrap_or_default(),
         organisation_name,
         assignee_name,
-        devices,
+        devices: in_order(devices),
         pauses,
+        row,
     })
+}
+
+/// Device identifiers in the order every response lists them: by their bytes, whatever the
+/// database's collation.
+pub(crate) fn in_order(mut devices: Vec<String>) -> Vec<String> {
+    devices.sort_unstable();
+    devices
 }
 
 /// The pauses of an incident's resolution clock, oldest first.
@@ -650,10 +659,10 @@ pub(crate) fn index_for_search(
 ) -> Result<(), StoreError> {
     match conn {
         DbConnection::Sqlite(c) => {
-            diesel::sql_query("DELETE FROM incident_search WHERE rowid = ?")
+            Fixed::new("DELETE FROM incident_search WHERE rowid = ?")
                 .bind::<BigInt, _>(id)
                 .execute(c)?;
-            diesel::sql_query(
+            Fixed::new(
                 "INSERT INTO incident_search (rowid, title, description, comments) VALUES (?, ?, ?, ?)",
             )
             .bind::<BigInt, _>(id)
@@ -663,10 +672,10 @@ pub(crate) fn index_for_search(
             .execute(c)?;
         }
         DbConnection::Pg(c) => {
-            diesel::sql_query(
-                "INSERT INTO incident_search (incident_id, document) VALUES ($1, \
-                 setweight(to_tsvector('english', $2), 'A') || to_tsvector('english', $3) || \
-                 to_tsvector('english', $4)) \
+            Fixed::new(
+                "INSERT INTO incident_search (incident_id, document) VALUES (?, \
+                 setweight(to_tsvector('english', ?), 'A') || to_tsvector('english', ?) || \
+                 to_tsvector('english', ?)) \
                  ON CONFLICT (incident_id) DO UPDATE SET document = EXCLUDED.document",
             )
             .bind::<BigInt, _>(id)
@@ -883,14 +892,17 @@ pub(crate) fn assignable(
         .optional()?)
 }
 
-/// Whether an organisation exists and is active.
-pub(crate) fn organisation_active(conn: &mut DbConnection, id: i64) -> Result<bool, StoreError> {
+/// The name of an organisation, if it exists and is active.
+pub(crate) fn active_organisation_name(
+    conn: &mut DbConnection,
+    id: i64,
+) -> Result<Option<String>, StoreError> {
     Ok(organisations::table
         .find(id)
-        .select(organisations::status)
-        .get_result::<String>(conn)
+        .select((organisations::name, organisations::status))
+        .get_result::<(String, String)>(conn)
         .optional()?
-        .is_some_and(|s| s == "active"))
+        .and_then(|(name, status)| (status == "active").then_some(name)))
 }
 
 /// The incident an old reference (kept by `dsms import`) names, with the digest of the row it

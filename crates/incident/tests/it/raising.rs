@@ -39,7 +39,11 @@ fn a_raised_incident_records_who_raised_it_for_which_organisation_and_when() {
     let new = NewIncident {
         contact: Some("Ops line 0161 000 0000".into()),
         region: Some("north".into()),
-        devices: vec!["00-db-12-34-56-78-9a-bc".into(), "1234567890123".into()],
+        devices: vec![
+            "1234567890123".into(),
+            "00-db-12-34-56-78-9a-bc".into(),
+            "1234567890123".into(),
+        ],
         fault_started_at: Some(w.now() - Duration::hours(2)),
         message_ids: Some("MSG-1, MSG-2".into()),
         ..incident("Hub offline since 07:00")
@@ -57,7 +61,8 @@ fn a_raised_incident_records_who_raised_it_for_which_organisation_and_when() {
     assert_eq!(raised.created_at, w.now().naive_utc());
     assert_eq!(raised.assignment_group, None);
     assert_eq!(raised.responded_at, None);
-    // Identifiers are kept upper-cased, without duplicates.
+    // Identifiers are kept upper-cased, without duplicates, in order (the answer is built
+    // from what was written, so this also checks it is what a read gives).
     assert_eq!(raised.devices, ["00-DB-12-34-56-78-9A-BC", "1234567890123"]);
     assert_eq!(raised.region.as_deref(), Some("north"));
     assert_eq!(
