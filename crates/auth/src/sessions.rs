@@ -8,6 +8,7 @@ use dsms_store::audit::Changes;
 use crate::AuthError;
 use crate::credentials::tokens;
 use crate::identity::{Client, Identity, span};
+use crate::model::Role;
 use crate::signin::organisation_kind;
 use crate::store::{self, Credentials, NewSession};
 
@@ -130,16 +131,17 @@ impl Identity {
         }
         let claims = self.inner.jwt.verify(self.db(), token, self.now())?;
         let now = self.stamp();
-        self.db().read_blocking(|conn| {
-            let (session, creds) = store::session_with_credentials(conn, &claims.sid)?
-                .filter(|(s, _)| s.kind == "api" && s.revoked_at.is_none() && s.expires_at > now)
-                .ok_or_else(|| unauthenticated("the session has ended; sign in again"))?;
-            let person = Self::principal_for(conn, creds)?;
-            Ok(Authenticated {
-                session_id: Some(session.id),
-                csrf_token: None,
-                ..person
-            })
+        let (session, creds, roles) = self
+            .db()
+            .read_statement_blocking(|conn| {
+                store::session_with_account(conn, store::SessionKey::Id(&claims.sid))
+            })?
+            .filter(|(s, _, _)| s.kind == "api" && s.revoked_at.is_none() && s.expires_at > now)
+            .ok_or_else(|| unauthenticated("the session has ended; sign in again"))?;
+        Ok(Authenticated {
+            session_id: Some(session.id),
+            csrf_token: None,
+            ..Self::principal_for(creds, roles)?
         })
     }
 
@@ -148,18 +150,19 @@ impl Identity {
         let now = self.stamp();
         let digest = tokens::digest(cookie);
         let settings = &self.inner.settings;
-        let (session, person) = self.db().read_blocking(|conn| {
-            let (session, creds) = store::session_by_digest(conn, &digest)?
-                .filter(|(s, _)| {
-                    s.kind == "web"
-                        && s.revoked_at.is_none()
-                        && s.expires_at > now
-                        && s.created_at + span(settings.web_session_max) > now
-                })
-                .ok_or_else(|| unauthenticated("the session has ended; sign in again"))?;
-            let person = Self::principal_for(conn, creds)?;
-            Ok::<_, AuthError>((session, person))
-        })?;
+        let (session, creds, roles) = self
+            .db()
+            .read_statement_blocking(|conn| {
+                store::session_with_account(conn, store::SessionKey::CookieDigest(&digest))
+            })?
+            .filter(|(s, _, _)| {
+                s.kind == "web"
+                    && s.revoked_at.is_none()
+                    && s.expires_at > now
+                    && s.created_at + span(settings.web_session_max) > now
+            })
+            .ok_or_else(|| unauthenticated("the session has ended; sign in again"))?;
+        let person = Self::principal_for(creds, roles)?;
         if (now - session.last_seen_at).num_seconds() >= LAST_USED_GRANULARITY_SECS {
             let expires = now + span(settings.web_session_idle);
             self.db()
@@ -172,18 +175,13 @@ impl Identity {
         })
     }
 
-    fn principal_for(
-        conn: &mut DbConnection,
-        creds: Credentials,
-    ) -> Result<Authenticated, AuthError> {
-        let person_id = creds.person_id;
+    fn principal_for(creds: Credentials, roles: Vec<Role>) -> Result<Authenticated, AuthError> {
         if creds.person_status != "active" || creds.organisation_status != "active" {
             return Err(unauthenticated("the account is not active"));
         }
-        let roles = store::roles_of(conn, person_id)?;
         Ok(Authenticated {
             principal: Principal::person(
-                person_id,
+                creds.person_id,
                 creds.organisation_id,
                 organisation_kind(&creds.organisation_kind),
                 roles,
@@ -200,7 +198,7 @@ impl Identity {
         let digest = tokens::digest(token);
         let (row, org_status) = self
             .db()
-            .read_blocking(|conn| store::api_token_by_digest(conn, &digest))?
+            .read_statement_blocking(|conn| store::api_token_by_digest(conn, &digest))?
             .ok_or_else(|| unauthenticated("the API token is not valid"))?;
         if row.revoked_at.is_some() {
             return Err(unauthenticated("the API token has been revoked"));

@@ -389,19 +389,6 @@ fn credential_columns() -> (
     )
 }
 
-/// The person's roles, sorted.
-pub(crate) fn roles_of(conn: &mut DbConnection, person_id: i64) -> Result<Vec<Role>, StoreError> {
-    let mut roles: Vec<Role> = person_roles::table
-        .filter(person_roles::person_id.eq(person_id))
-        .select(person_roles::role)
-        .load::<String>(conn)?
-        .iter()
-        .filter_map(|r| Role::parse(r))
-        .collect();
-    roles.sort();
-    Ok(roles)
-}
-
 /// Replaces a person's roles.
 pub(crate) fn replace_roles(
     conn: &mut DbConnection,
@@ -678,30 +665,46 @@ pub(crate) fn insert_session(
     Ok(())
 }
 
-/// The session with this id and its person's account, in one query (every API request asks).
-pub(crate) fn session_with_credentials(
-    conn: &mut DbConnection,
-    id: &str,
-) -> Result<Option<(SessionRow, Credentials)>, StoreError> {
-    Ok(sessions::table
-        .inner_join(people::table.inner_join(organisations::table))
-        .filter(sessions::id.eq(id))
-        .select((SessionRow::as_select(), credential_columns()))
-        .get_result(conn)
-        .optional()?)
+/// Which session a request names.
+pub(crate) enum SessionKey<'a> {
+    /// The session id in an access token's claims.
+    Id(&'a str),
+    /// The digest of a web session's cookie.
+    CookieDigest(&'a str),
 }
 
-/// The web session whose cookie has this digest, and its person's account.
-pub(crate) fn session_by_digest(
+/// The session with this key, its person's account and roles, in one query: every
+/// authenticated request asks, so it is one round trip (a row per role, the account repeated).
+pub(crate) fn session_with_account(
     conn: &mut DbConnection,
-    digest: &str,
-) -> Result<Option<(SessionRow, Credentials)>, StoreError> {
-    Ok(sessions::table
-        .inner_join(people::table.inner_join(organisations::table))
-        .filter(sessions::token_digest.eq(digest))
-        .select((SessionRow::as_select(), credential_columns()))
-        .get_result(conn)
-        .optional()?)
+    key: SessionKey<'_>,
+) -> Result<Option<(SessionRow, Credentials, Vec<Role>)>, StoreError> {
+    let query = sessions::table
+        .inner_join(
+            people::table
+                .inner_join(organisations::table)
+                .left_join(person_roles::table),
+        )
+        .select((
+            SessionRow::as_select(),
+            credential_columns(),
+            person_roles::role.nullable(),
+        ))
+        .into_boxed();
+    let query = match key {
+        SessionKey::Id(id) => query.filter(sessions::id.eq(id)),
+        SessionKey::CookieDigest(digest) => query.filter(sessions::token_digest.eq(digest)),
+    };
+    let rows: Vec<(SessionRow, Credentials, Option<String>)> = query.load(conn)?;
+    let mut roles: Vec<Role> = rows
+        .iter()
+        .filter_map(|(_, _, role)| role.as_deref().and_then(Role::parse))
+        .collect();
+    roles.sort();
+    Ok(rows
+        .into_iter()
+        .next()
+        .map(|(session, creds, _)| (session, creds, roles)))
 }
 
 /// Extends a web session's idle expiry.

@@ -307,3 +307,41 @@ async fn suspending_an_organisation_stops_its_people_and_api_tokens_at_once() {
     )
     .await;
 }
+
+/// Roles are read with the session on every request, so a change applies to the next request
+/// with the same access token, and a person with several roles has every one of them.
+#[tokio::test]
+async fn a_role_change_applies_to_the_next_request_with_the_same_access_token() {
+    let app = app().await;
+    let dcc = app.sign_in_admin().await;
+    let tenant = Tenant::create(&app, &dcc, "Eastern Power", "eastern.example").await;
+    let path = format!("/api/v1/users/{}", tenant.user.person_id);
+    assert_eq!(tenant.user.get("/api/v1/users").await.status(), 403);
+
+    let updated = expect(
+        tenant
+            .admin
+            .patch(
+                &path,
+                &json!({"roles": ["org_user", "org_reporter", "org_admin"]}),
+            )
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(updated["roles"].as_array().map(Vec::len), Some(3));
+    assert_eq!(tenant.user.me().await["roles"], updated["roles"]);
+    expect(tenant.user.get("/api/v1/users").await, 200).await;
+
+    let updated = expect(
+        tenant
+            .admin
+            .patch(&path, &json!({"roles": ["org_reporter"]}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(tenant.user.me().await["roles"], json!(["org_reporter"]));
+    assert_eq!(updated["roles"], json!(["org_reporter"]));
+    assert_eq!(tenant.user.get("/api/v1/users").await.status(), 403);
+}

@@ -5,6 +5,7 @@ mod audit;
 mod fixed;
 mod migrations;
 mod outbox;
+mod reads;
 mod sqlite;
 mod support;
 mod writer;
