@@ -118,7 +118,7 @@ impl Incidents {
         {
             return Ok(Imported::Unchanged(*id));
         }
-        let mut row = self.historic_row(&alias, incident, now);
+        let mut row = self.historic_row(incident, now);
         let details = DetailsRow {
             incident_id: 0,
             contact: incident.contact.clone(),
@@ -141,8 +141,7 @@ impl Incidents {
         let stamp = timestamp(now);
         let outcome = match existing {
             None => {
-                let id = store::insert(conn, &row, details.clone(), &incident.devices)?;
-                row.id = id;
+                let id = store::insert(conn, &mut row, details.clone(), &incident.devices)?;
                 for pause in &pauses {
                     store::open_pause(conn, id, "awaiting_user", pause.started_at)?;
                 }
@@ -155,7 +154,7 @@ impl Incidents {
                     &row,
                     "incident.imported",
                     Changes::new()
-                        .created("reference", store::reference_of(id))
+                        .created("reference", row.reference.as_str())
                         .created("alias", alias.as_str())
                         .created("source", source)
                         .created("status", row.status.as_str()),
@@ -258,12 +257,7 @@ impl Incidents {
         Ok(store::alias(conn, &normalise_alias(alias))?.map(|(id, _)| id))
     }
 
-    fn historic_row(
-        &self,
-        alias: &str,
-        incident: &HistoricIncident,
-        now: DateTime<Utc>,
-    ) -> IncidentRow {
+    fn historic_row(&self, incident: &HistoricIncident, now: DateTime<Utc>) -> IncidentRow {
         let mut resolved_at = incident.resolved_at.map(timestamp);
         let mut closed_at = incident.closed_at.map(timestamp);
         let updated_at = timestamp(incident.updated_at);
@@ -288,9 +282,9 @@ impl Incidents {
             _ => {}
         }
         IncidentRow {
+            // Both are given by `store::insert`.
             id: 0,
-            // Unique until the id-derived reference replaces it in the same transaction.
-            reference: format!("pending:import:{alias}"),
+            reference: String::new(),
             organisation_id: incident.organisation_id,
             raised_by_kind: incident.raised_by.kind.clone(),
             raised_by_id: incident.raised_by.id,

@@ -269,12 +269,9 @@ impl Incidents {
             Actor::System { .. } => return Err(forbidden("raise incidents as the system")),
         };
         let mut row = IncidentRow {
+            // Both are given by `store::insert`.
             id: 0,
-            reference: format!(
-                "pending:{}:{}",
-                raised_by_id,
-                stamp.and_utc().timestamp_micros()
-            ),
+            reference: String::new(),
             organisation_id,
             raised_by_kind: raised_by_kind.to_owned(),
             raised_by_id,
@@ -332,7 +329,7 @@ impl Incidents {
                 ))
                 .into());
             };
-            let id = store::insert(conn, &row, details.clone(), &devices)?;
+            let id = store::insert(conn, &mut row, details.clone(), &devices)?;
             store::index_for_search(conn, id, &row.title, &row.description, "")?;
             audit::record(
                 conn,
@@ -344,7 +341,7 @@ impl Incidents {
                     entity_type: "incident",
                     entity_id: id.to_string(),
                     changes: Changes::new()
-                        .created("reference", store::reference_of(id))
+                        .created("reference", row.reference.as_str())
                         .created("title", row.title.as_str())
                         .created("category", row.category.as_str())
                         .created("impact", row.impact)
@@ -358,11 +355,7 @@ impl Incidents {
             // Everything the incident holds was written just now: answer from it, not a re-read.
             let incident = self.assemble(
                 Loaded {
-                    row: IncidentRow {
-                        id,
-                        reference: store::reference_of(id),
-                        ..row.clone()
-                    },
+                    row: row.clone(),
                     details: DetailsRow {
                         incident_id: id,
                         ..details.clone()

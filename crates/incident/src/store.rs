@@ -19,7 +19,6 @@ use dsms_store::{DbBackend, DbConnection, Fixed, StoreError, scoped};
 // `dsms_store::Fixed`).
 #[diesel(treat_none_as_default_value = false)]
 pub(crate) struct IncidentRow {
-    #[diesel(skip_insertion)]
     pub id: i64,
     pub reference: String,
     pub organisation_id: i64,
@@ -99,20 +98,19 @@ pub(crate) struct Loaded {
     pub pauses: Vec<PauseRow>,
 }
 
-/// Records a new incident, giving it its reference, and returns its id.
+/// Records a new incident with the next id and the reference derived from it, which it sets in
+/// `row`, and returns the id.
 pub(crate) fn insert(
     conn: &mut DbConnection,
-    row: &IncidentRow,
+    row: &mut IncidentRow,
     details: DetailsRow,
     devices: &[String],
 ) -> Result<i64, StoreError> {
-    let id: i64 = diesel::insert_into(incidents::table)
-        .values(row)
-        .returning(incidents::id)
-        .get_result(conn)?;
-    Fixed::<DbBackend>::new("UPDATE incidents SET reference = ? WHERE id = ?")
-        .bind::<Text, _>(reference_of(id))
-        .bind::<BigInt, _>(id)
+    let id = next_id(conn)?;
+    row.id = id;
+    row.reference = reference_of(id);
+    diesel::insert_into(incidents::table)
+        .values(&*row)
         .execute(conn)?;
     diesel::insert_into(incident_details::table)
         .values(DetailsRow {
@@ -129,6 +127,25 @@ pub(crate) fn insert(
             .execute(conn)?;
     }
     Ok(id)
+}
+
+#[derive(QueryableByName)]
+struct NextId {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// The id the next incident gets, taken before its row is written so that the row carries its
+/// reference from the start. Writing it afterwards was an `UPDATE` of an indexed column, which
+/// on PostgreSQL writes a second version of the row into every one of the table's indexes.
+/// SQLite units of work hold the write lock from `BEGIN IMMEDIATE`, so the next id after the
+/// largest is the one SQLite itself would have chosen.
+fn next_id(conn: &mut DbConnection) -> Result<i64, StoreError> {
+    let sql = match conn {
+        DbConnection::Sqlite(_) => "SELECT coalesce(max(id), 0) + 1 AS id FROM incidents",
+        DbConnection::Pg(_) => "SELECT nextval(pg_get_serial_sequence('incidents', 'id')) AS id",
+    };
+    Ok(Fixed::<DbBackend>::new(sql).get_result::<NextId>(conn)?.id)
 }
 
 /// The human reference of incident `id`: derived from the id, so unique and never reused.
