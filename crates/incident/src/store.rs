@@ -886,8 +886,12 @@ pub(crate) fn resolved(
     conn: &mut DbConnection,
     limit: i64,
 ) -> Result<Vec<IncidentRow>, StoreError> {
+    // Written out as the `incidents_resolved` partial index's condition: a bound status
+    // cannot prove it in PostgreSQL's generic plan of a prepared statement.
     Ok(incidents::table
-        .filter(incidents::status.eq("resolved"))
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "incidents.status = 'resolved'",
+        ))
         .order(incidents::resolved_at.asc())
         .limit(limit)
         .select(IncidentRow::as_select())

@@ -100,6 +100,12 @@ pub fn enqueue(
         .get_result(conn)?)
 }
 
+/// The condition of the `outbox_due` partial index, written out as it is there. A bound
+/// `status = ?` cannot prove it once PostgreSQL switches a prepared statement to its generic
+/// plan, which then read every row the outbox has ever held (8.9 ms a pass at 40 k delivered
+/// rows, more PostgreSQL time than all of a create benchmark's own statements).
+const PENDING: &str = "outbox.status = 'pending'";
+
 /// Leases up to `limit` due rows of the given `kinds` to `worker` for `lease`, counting the
 /// attempt it starts. Each kind has its own worker, which must never take another kind's rows.
 ///
@@ -118,7 +124,7 @@ pub fn lease_due(
     let now = timestamp(now);
     let due = outbox::table
         .select(outbox::id)
-        .filter(outbox::status.eq(OutboxStatus::Pending.as_str()))
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(PENDING))
         .filter(outbox::kind.eq_any(kinds))
         .filter(outbox::next_attempt_at.le(now))
         .filter(
