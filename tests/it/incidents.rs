@@ -124,6 +124,34 @@ async fn a_system_raises_and_follows_its_incident_with_an_api_token() {
     assert_eq!(comment["internal"], false);
 }
 
+/// Raise, list and get check the credential in the same blocking task as their own work;
+/// a caller who is not signed in still hears that first, before anything about the request.
+#[tokio::test]
+async fn incident_routes_refuse_a_missing_or_unknown_credential_before_judging_the_request() {
+    let app = app().await;
+    let unknown = app.bearer("dsms_not_a_token_anyone_was_given");
+    let invalid_body = json!({"title": 5, "impact": "severe"});
+    for res in [
+        app.get("/api/v1/incidents?assignee=nobody&sort=sideways")
+            .await,
+        app.get("/api/v1/incidents/1").await,
+        app.post("/api/v1/incidents", &invalid_body).await,
+        unknown
+            .get("/api/v1/incidents?priority=urgent&limit=0")
+            .await,
+        unknown.get("/api/v1/incidents/INC0000001").await,
+        unknown
+            .request(reqwest::Method::POST, "/api/v1/incidents")
+            .header("idempotency-key", "")
+            .json(&invalid_body)
+            .send()
+            .await
+            .expect("request sent"),
+    ] {
+        expect_problem(res, 401, "unauthenticated").await;
+    }
+}
+
 #[tokio::test]
 async fn the_desk_triages_pauses_and_resolves_and_the_raiser_reopens() {
     let app = app().await;

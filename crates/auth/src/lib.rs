@@ -34,7 +34,7 @@ pub use operator::{reset_mfa, unlock_account};
 pub use organisations::{NewOrganisation, OrganisationChanges, create_organisation, find_operator};
 pub use password::{Argon2Settings, PasswordHasher, generate_initial_password};
 pub use people::{Invitation, NewPerson, PersonChanges, create_person};
-pub use sessions::{API_TOKEN_PREFIX, Authenticated, SessionKind, SignedIn};
+pub use sessions::{API_TOKEN_PREFIX, Authenticated, SessionKind, SignedIn, TokenUse};
 pub use settings::{IdentitySettings, ThrottleSettings};
 pub use signin::{Enrolment, LoginChallenge, MfaStep, SecondFactor};
 pub use signing_keys::rotate_signing_key;

@@ -1,6 +1,7 @@
 //! Sessions and bearer credentials: every access token names a server-side session, so logout,
 //! deactivation and MFA resets stop it at once; API tokens are looked up by digest.
 
+use chrono::NaiveDateTime;
 use dsms_core::{Principal, Scope};
 use dsms_store::DbConnection;
 use dsms_store::audit::Changes;
@@ -55,6 +56,13 @@ pub struct Authenticated {
 
 /// API tokens start with this, which lets one `Authorization` header carry either kind.
 pub const API_TOKEN_PREFIX: &str = "dsms_";
+
+/// An API token's use, due to be recorded as its last (to the minute).
+#[derive(Debug, Clone, Copy)]
+pub struct TokenUse {
+    token_id: i64,
+    at: NaiveDateTime,
+}
 
 /// How stale `last_used_at` may get before it is rewritten: recording every use would turn
 /// each read into a write.
@@ -126,8 +134,22 @@ impl Identity {
     /// Authenticates an `Authorization: Bearer` credential: an API token (`dsms_…`) or a
     /// person's access token.
     pub fn authenticate_bearer(&self, token: &str) -> Result<Authenticated, AuthError> {
+        let (authenticated, used) = self.check_bearer(token)?;
+        if let Some(used) = used {
+            self.record_use(used)?;
+        }
+        Ok(authenticated)
+    }
+
+    /// Authenticates a bearer credential by reading alone; an API token's use that is due to
+    /// be recorded is returned for [`Identity::record_use`]. For callers that check the
+    /// credential where they must not wait for a write.
+    pub fn check_bearer(
+        &self,
+        token: &str,
+    ) -> Result<(Authenticated, Option<TokenUse>), AuthError> {
         if token.starts_with(API_TOKEN_PREFIX) {
-            return self.authenticate_api_token(token);
+            return self.check_api_token(token);
         }
         let claims = self.inner.jwt.verify(self.db(), token, self.now())?;
         let now = self.stamp();
@@ -138,11 +160,19 @@ impl Identity {
             })?
             .filter(|(s, _, _)| s.kind == "api" && s.revoked_at.is_none() && s.expires_at > now)
             .ok_or_else(|| unauthenticated("the session has ended; sign in again"))?;
-        Ok(Authenticated {
+        let authenticated = Authenticated {
             session_id: Some(session.id),
             csrf_token: None,
             ..Self::principal_for(creds, roles)?
-        })
+        };
+        Ok((authenticated, None))
+    }
+
+    /// Records an API token's use as its last, in the token's record.
+    pub fn record_use(&self, used: TokenUse) -> Result<(), AuthError> {
+        self.db()
+            .write_blocking(|conn| store::touch_api_token(conn, used.token_id, used.at))?;
+        Ok(())
     }
 
     /// Authenticates a web session cookie, sliding its idle expiry.
@@ -193,7 +223,7 @@ impl Identity {
         })
     }
 
-    fn authenticate_api_token(&self, token: &str) -> Result<Authenticated, AuthError> {
+    fn check_api_token(&self, token: &str) -> Result<(Authenticated, Option<TokenUse>), AuthError> {
         let now = self.stamp();
         let digest = tokens::digest(token);
         let (row, org_status) = self
@@ -209,20 +239,21 @@ impl Identity {
         if org_status != "active" {
             return Err(unauthenticated("the organisation is not active"));
         }
-        if row
+        let used = row
             .last_used_at
             .is_none_or(|t| (now - t).num_seconds() >= LAST_USED_GRANULARITY_SECS)
-        {
-            self.db()
-                .write_blocking(|conn| store::touch_api_token(conn, row.id, now))?;
-        }
+            .then_some(TokenUse {
+                token_id: row.id,
+                at: now,
+            });
         let scopes: Vec<Scope> = row.scopes.split(' ').filter_map(Scope::parse).collect();
-        Ok(Authenticated {
+        let authenticated = Authenticated {
             principal: Principal::api_token(row.id, row.organisation_id, &scopes).named(row.name),
             session_id: None,
             must_change_password: false,
             csrf_token: None,
-        })
+        };
+        Ok((authenticated, used))
     }
 
     /// Ends a session at once.

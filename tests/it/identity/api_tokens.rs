@@ -222,6 +222,18 @@ async fn an_api_tokens_last_use_is_recorded() {
     token.me().await;
     let list = expect(tenant.admin.get("/api/v1/tokens").await, 200).await;
     assert_eq!(parse_time(&token_in(&list, &id)["last_used_at"]), app.now());
+
+    // A read by key checks the token in its own read and records the use after it, also
+    // when the read finds nothing.
+    app.advance(Duration::minutes(2));
+    expect_problem(
+        token.get("/api/v1/incidents/999999").await,
+        404,
+        "not-found",
+    )
+    .await;
+    let list = expect(tenant.admin.get("/api/v1/tokens").await, 200).await;
+    assert_eq!(parse_time(&token_in(&list, &id)["last_used_at"]), app.now());
 }
 
 #[tokio::test]

@@ -189,6 +189,14 @@ async fn the_first_administrator_must_change_the_initial_password_before_anythin
     )
     .await;
 
+    for res in [
+        admin.get("/api/v1/incidents").await,
+        admin.get("/api/v1/incidents/1").await,
+        admin.post("/api/v1/incidents", &json!({})).await,
+    ] {
+        expect_problem(res, 403, "password-change-required").await;
+    }
+
     let new_password = strong_password();
     expect(
         admin

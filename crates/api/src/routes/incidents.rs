@@ -2,6 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
+use dsms_core::{PageRequest, Principal};
 use dsms_incident::{
     Comment, IdempotentCreate, Incident, IncidentChanges, IncidentError, IncidentFilter, Incidents,
     NewIncident, Raised, TRANSITIONS,
@@ -9,7 +10,7 @@ use dsms_incident::{
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Caller, blocking};
+use crate::auth::{Bearer, Caller, blocking};
 use crate::extract::{Json, from_value};
 use crate::problem::{ApiError, Problem};
 use crate::routes::attachments::{self, AttachmentOut, AttachmentUpload, read_upload};
@@ -292,36 +293,38 @@ fn render(incident: &Incident) -> (String, String) {
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn raise(
     incidents: web::Data<Incidents>,
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     Json(raw): Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = idempotency_key(&req)?;
-    let digest = request_digest(&raw);
-    let body: NewIncidentIn = from_value(raw)?;
-    let new = NewIncident {
-        title: body.title,
-        description: body.description,
-        category: body.category,
-        subcategory: body.subcategory,
-        impact: body.impact,
-        urgency: body.urgency,
-        contact: body.contact,
-        channel: body.channel,
-        organisation_id: body.organisation_id,
-        devices: body.devices,
-        region: body.region,
-        fault_started_at: body.fault_started_at,
-        message_ids: body.message_ids,
-    };
-    let idempotent = key.map(|key| IdempotentCreate {
-        scope: idempotency_scope(&caller.principal, "POST /api/v1/incidents"),
-        key,
-        request_digest: digest,
-        render: Box::new(render),
-    });
+    let key = idempotency_key(&req);
     let incidents = incidents.into_inner();
     let raised = blocking(move || {
+        let caller = bearer.caller()?;
+        let key = key?;
+        let digest = request_digest(&raw);
+        let body: NewIncidentIn = from_value(raw)?;
+        let new = NewIncident {
+            title: body.title,
+            description: body.description,
+            category: body.category,
+            subcategory: body.subcategory,
+            impact: body.impact,
+            urgency: body.urgency,
+            contact: body.contact,
+            channel: body.channel,
+            organisation_id: body.organisation_id,
+            devices: body.devices,
+            region: body.region,
+            fault_started_at: body.fault_started_at,
+            message_ids: body.message_ids,
+        };
+        let idempotent = key.map(|key| IdempotentCreate {
+            scope: idempotency_scope(&caller.principal, "POST /api/v1/incidents"),
+            key,
+            request_digest: digest,
+            render: Box::new(render),
+        });
         incidents
             .raise(&caller.principal, new, idempotent)
             .map_err(ApiError::from)
@@ -385,10 +388,27 @@ fn split(list: &Option<String>) -> Vec<String> {
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn list(
     incidents: web::Data<Incidents>,
-    caller: Caller,
+    bearer: Bearer,
     query: web::Query<IncidentQuery>,
 ) -> Result<web::Json<ListOf<IncidentOut>>, ApiError> {
-    let q = query.into_inner();
+    let incidents = incidents.into_inner();
+    let query = query.into_inner();
+    let found = blocking(move || {
+        let caller = bearer.caller()?;
+        let (filter, page) = list_filter(&caller.principal, query)?;
+        incidents
+            .list(&caller.principal, &filter, page)
+            .map_err(ApiError::from)
+    })
+    .await?;
+    Ok(web::Json(ListOf::from_page(found, IncidentOut::from)))
+}
+
+/// The filter and page a list query asks for; `assignee=me` needs the caller.
+fn list_filter(
+    principal: &Principal,
+    q: IncidentQuery,
+) -> Result<(IncidentFilter, PageRequest), ApiError> {
     let page = PageQuery {
         limit: q.limit,
         cursor: q.cursor.clone(),
@@ -403,7 +423,7 @@ pub(crate) async fn list(
     let (assignee_id, unassigned) =
         match q.assignee.as_deref() {
             None => (None, false),
-            Some("me") => (caller.principal.person_id().or(Some(-1)), false),
+            Some("me") => (principal.person_id().or(Some(-1)), false),
             Some("none") => (None, true),
             Some(id) => (
                 Some(id.parse().map_err(|_| {
@@ -439,14 +459,7 @@ pub(crate) async fn list(
         search: q.q,
         newest_first,
     };
-    let incidents = incidents.into_inner();
-    let found = blocking(move || {
-        incidents
-            .list(&caller.principal, &filter, page)
-            .map_err(ApiError::from)
-    })
-    .await?;
-    Ok(web::Json(ListOf::from_page(found, IncidentOut::from)))
+    Ok((filter, page))
 }
 
 /// One incident, by id or reference (404 when not visible to the caller).
@@ -456,17 +469,18 @@ pub(crate) async fn list(
         (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn get(
     incidents: web::Data<Incidents>,
-    caller: Caller,
+    bearer: Bearer,
     key: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let incidents = incidents.into_inner();
     let key = key.into_inner();
-    let incident = blocking(move || {
-        incidents
-            .get(&caller.principal, &key)
-            .map_err(ApiError::from)
-    })
-    .await?;
+    let incident = bearer
+        .read(move |caller| {
+            incidents
+                .get(&caller.principal, &key)
+                .map_err(ApiError::from)
+        })
+        .await?;
     Ok(with_etag(incident.version, &IncidentOut::from(incident)))
 }
 
