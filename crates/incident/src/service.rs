@@ -397,7 +397,9 @@ impl Incidents {
         principal.require(Permission::ViewIncidents, "see incidents")?;
         let direct = Self::resolve_key(key).ok();
         let now = self.now();
-        let loaded = self.inner.db.read_blocking(|conn| {
+        // The incident is one statement; the fallback by an imported alias is a second, whose
+        // answer names an id that never changes, so neither needs a transaction around it.
+        let loaded = self.inner.db.read_statement_blocking(|conn| {
             if let Some(id) = direct {
                 match store::load_visible(conn, principal, id) {
                     Err(StoreError::NotFound) => {}

@@ -3,13 +3,13 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::{BigInt, Nullable, Text};
 use dsms_core::{PageRequest, Principal};
 use dsms_store::schema::{
     incident_comments, incident_details, incident_devices, incident_pauses, incidents,
     organisations, people,
 };
-use dsms_store::{DbBackend, DbConnection, Fixed, StoreError, scoped};
+use dsms_store::{DbBackend, DbConnection, Fixed, FixedExpr, StoreError, scoped};
 
 /// An incident's queue-facing columns.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -179,13 +179,15 @@ pub(crate) fn load(conn: &mut DbConnection, id: i64) -> Result<Loaded, StoreErro
     read_one(conn, id, None)
 }
 
-/// The incident, its details and both names in one query, then its devices and pauses: three
-/// round trips, which is what a read by id costs on PostgreSQL.
+/// The incident, its details, both names, its devices and its pauses in one statement. One
+/// statement reads one consistent snapshot, so a read by id needs no transaction around it, and
+/// on PostgreSQL costs one round trip instead of five (`BEGIN`, three queries, `COMMIT`).
 fn read_one(
     conn: &mut DbConnection,
     id: i64,
     principal: Option<&Principal>,
 ) -> Result<Loaded, StoreError> {
+    let (devices_sql, pauses_sql) = related_as_json(conn);
     let query = incidents::table
         .inner_join(organisations::table)
         .left_join(incident_details::table)
@@ -196,31 +198,81 @@ fn read_one(
             Option::<DetailsRow>::as_select(),
             organisations::name,
             people::name.nullable(),
+            FixedExpr::<Nullable<Text>>::new(devices_sql),
+            FixedExpr::<Nullable<Text>>::new(pauses_sql),
         ))
         .into_boxed();
     let query = match principal {
         Some(principal) => scoped!(query, incidents::organisation_id, principal),
         None => query,
     };
-    let (row, details, organisation_name, assignee_name): (
+    let (row, details, organisation_name, assignee_name, devices, pauses): (
         IncidentRow,
         Option<DetailsRow>,
         String,
         Option<String>,
+        Option<String>,
+        Option<String>,
     ) = query.get_result(conn)?;
-    let devices = incident_devices::table
-        .filter(incident_devices::incident_id.eq(row.id))
-        .select(incident_devices::device_id)
-        .load(conn)?;
-    let pauses = pauses_of(conn, row.id)?;
     Ok(Loaded {
         details: details.unwrap_or_default(),
         organisation_name,
         assignee_name,
-        devices: in_order(devices),
-        pauses,
+        devices: in_order(from_json(devices.as_deref())?),
+        pauses: pauses_from_json(pauses.as_deref())?,
         row,
     })
+}
+
+/// The correlated subqueries that give an incident's devices and its pauses (oldest first) as
+/// JSON arrays in the incident's own row; PostgreSQL's aggregate of no rows is NULL, SQLite's
+/// is `[]`.
+fn related_as_json(conn: &DbConnection) -> (&'static str, &'static str) {
+    match conn {
+        DbConnection::Sqlite(_) => (
+            "(SELECT json_group_array(device_id) FROM incident_devices \
+              WHERE incident_id = incidents.id)",
+            "(SELECT json_group_array(json_array(started_at, ended_at) ORDER BY id) \
+              FROM incident_pauses WHERE incident_id = incidents.id)",
+        ),
+        DbConnection::Pg(_) => (
+            "(SELECT json_agg(device_id)::text FROM incident_devices \
+              WHERE incident_id = incidents.id)",
+            "(SELECT json_agg(json_build_array(started_at, ended_at) ORDER BY id)::text \
+              FROM incident_pauses WHERE incident_id = incidents.id)",
+        ),
+    }
+}
+
+/// A JSON array from [`related_as_json`]; no array (PostgreSQL's aggregate of no rows) is empty.
+fn from_json<T: serde::de::DeserializeOwned>(json: Option<&str>) -> Result<Vec<T>, StoreError> {
+    json.map_or(Ok(Vec::new()), |json| {
+        serde_json::from_str(json).map_err(unreadable)
+    })
+}
+
+/// A value the database gave back in a shape this code cannot read: a bug, not the caller's.
+fn unreadable(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> StoreError {
+    StoreError::Database(diesel::result::Error::DeserializationError(e.into()))
+}
+
+/// Pauses from [`related_as_json`]: timestamps as each database writes them in JSON, with a `T`
+/// (PostgreSQL) or a space (SQLite, as diesel stores them) between date and time.
+fn pauses_from_json(json: Option<&str>) -> Result<Vec<PauseRow>, StoreError> {
+    let timestamp = |text: &str| {
+        text.replacen(' ', "T", 1)
+            .parse::<NaiveDateTime>()
+            .map_err(unreadable)
+    };
+    from_json::<(String, Option<String>)>(json)?
+        .into_iter()
+        .map(|(started_at, ended_at)| {
+            Ok(PauseRow {
+                started_at: timestamp(&started_at)?,
+                ended_at: ended_at.as_deref().map(timestamp).transpose()?,
+            })
+        })
+        .collect()
 }
 
 /// Device identifiers in the order every response lists them: by their bytes, whatever the
@@ -1085,6 +1137,32 @@ pub(crate) fn rewrite_comment(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pauses_read_back_as_either_database_writes_them_in_json() {
+        let at = |text: &str| NaiveDateTime::parse_from_str(text, "%F %T%.f").unwrap();
+        let sqlite =
+            r#"[["2026-11-30 10:00:00","2026-12-01 10:00:00.25"],["2026-12-02 09:00:00",null]]"#;
+        let postgres =
+            r#"[["2026-11-30T10:00:00", "2026-12-01T10:00:00.25"], ["2026-12-02T09:00:00", null]]"#;
+        for json in [sqlite, postgres] {
+            let pauses = pauses_from_json(Some(json)).unwrap();
+            let read: Vec<_> = pauses.iter().map(|p| (p.started_at, p.ended_at)).collect();
+            assert_eq!(
+                read,
+                [
+                    (
+                        at("2026-11-30 10:00:00"),
+                        Some(at("2026-12-01 10:00:00.25"))
+                    ),
+                    (at("2026-12-02 09:00:00"), None),
+                ]
+            );
+        }
+        assert!(pauses_from_json(None).unwrap().is_empty());
+        assert!(pauses_from_json(Some("[]")).unwrap().is_empty());
+        assert!(pauses_from_json(Some(r#"[["yesterday",null]]"#)).is_err());
+    }
 
     #[test]
     fn references_are_derived_from_ids_and_round_trip() {

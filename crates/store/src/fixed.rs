@@ -8,8 +8,13 @@
 //! the server's CPU in the create benchmark. A [`Fixed`] statement has one text, so diesel caches
 //! it by that text, as it does any query without a static type id.
 
+use std::marker::PhantomData;
+
 use diesel::backend::Backend;
-use diesel::expression::{AsExpression, TypedExpressionType};
+use diesel::expression::{
+    AppearsOnTable, AsExpression, Expression, SelectableExpression, TypedExpressionType,
+    ValidGrouping, is_aggregate,
+};
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::result::Error;
 use diesel::sql_types::{SqlType, Untyped};
@@ -82,6 +87,50 @@ impl<DB: Backend> Query for Fixed<'_, DB> {
 
 impl<DB: Backend, Conn> RunQueryDsl<Conn> for Fixed<'_, DB> {}
 
+/// A fixed SQL expression of type `ST` inside a query diesel builds, for what its DSL cannot
+/// write (a correlated subquery with a backend's own aggregate). `diesel::dsl::sql` would do,
+/// but it marks the whole statement as never to be cached, since its text could hold values,
+/// so the query would be parsed and planned again on every call; a `&'static str` cannot.
+pub struct FixedExpr<ST> {
+    sql: &'static str,
+    sql_type: PhantomData<fn() -> ST>,
+}
+
+impl<ST> FixedExpr<ST> {
+    /// The expression `sql`, which binds no values.
+    pub fn new(sql: &'static str) -> Self {
+        Self {
+            sql,
+            sql_type: PhantomData,
+        }
+    }
+}
+
+impl<ST: TypedExpressionType> Expression for FixedExpr<ST> {
+    type SqlType = ST;
+}
+
+impl<ST, DB: Backend> QueryFragment<DB> for FixedExpr<ST> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql(self.sql);
+        Ok(())
+    }
+}
+
+impl<ST> QueryId for FixedExpr<ST> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+// Like `diesel::dsl::sql`, the text is trusted to name only tables the query has.
+impl<QS, ST: TypedExpressionType> SelectableExpression<QS> for FixedExpr<ST> {}
+
+impl<QS, ST: TypedExpressionType> AppearsOnTable<QS> for FixedExpr<ST> {}
+
+impl<ST, GB> ValidGrouping<GB> for FixedExpr<ST> {
+    type IsAggregate = is_aggregate::Never;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,5 +175,30 @@ mod tests {
             .bind::<BigInt, _>(1_i64)
             .bind::<BigInt, _>(2_i64);
         assert_eq!(right.execute(&mut conn).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_fixed_expression_keeps_its_query_cacheable_where_dsl_sql_would_not() {
+        use crate::schema::organisations;
+        use diesel::prelude::*;
+        use diesel::sql_types::Nullable;
+        let subquery =
+            "(SELECT count(*) FROM people WHERE people.organisation_id = organisations.id)";
+        let fixed = organisations::table
+            .select((
+                organisations::name,
+                FixedExpr::<Nullable<BigInt>>::new(subquery),
+            ))
+            .filter(organisations::id.eq(7_i64))
+            .into_boxed::<Pg>();
+        assert!(QueryFragment::<Pg>::is_safe_to_cache_prepared(&fixed, &Pg).unwrap());
+        assert!(debug_query(&fixed).to_string().contains(subquery));
+        let literal = organisations::table
+            .select((
+                organisations::name,
+                diesel::dsl::sql::<Nullable<BigInt>>(subquery),
+            ))
+            .into_boxed::<Sqlite>();
+        assert!(!QueryFragment::<Sqlite>::is_safe_to_cache_prepared(&literal, &Sqlite).unwrap());
     }
 }

@@ -21,7 +21,7 @@ mod writer;
 pub use connection::{Backend, DbConnection, DbTarget};
 pub use db::{Db, DbSettings, SqliteSynchronous};
 pub use error::StoreError;
-pub use fixed::Fixed;
+pub use fixed::{Fixed, FixedExpr};
 
 /// The backend type of [`DbConnection`], for boxed queries and expressions.
 pub type DbBackend = <DbConnection as diesel::Connection>::Backend;
